@@ -1,0 +1,1 @@
+"""A local RunPod: GraphQL control plane and serverless job API."""

@@ -1,0 +1,1 @@
+"""pytest fixtures that start the RunPod emulator on a free loopback port."""
