@@ -1,0 +1,192 @@
+"""The error hierarchy: one root, so callers can catch everything the SDK raises.
+
+Every message says what went wrong and, where it helps, what to do. Nothing here
+stores or prints the API key: bodies are cut to a short excerpt and passed
+through the redactor by whoever builds the error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+BODY_EXCERPT_CHARS = 500
+
+
+def excerpt(text: str, limit: int = BODY_EXCERPT_CHARS) -> str:
+    """Cut a response body to a size that is safe to keep in an exception."""
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class RunpodError(Exception):
+    """Root of every error raised by runpod-typed."""
+
+
+class ConfigurationError(RunpodError, ValueError):
+    """The client was set up wrong: a missing key, a bad URL, an invalid option."""
+
+
+class MissingApiKeyError(ConfigurationError):
+    """No API key could be found in any of the places the SDK looks."""
+
+
+class InvalidRequestError(RunpodError, ValueError):
+    """A request was refused before it was sent: bad options or an oversized payload."""
+
+
+class PayloadTooLargeError(InvalidRequestError):
+    """The JSON payload is over RunPod's limit for the route."""
+
+    def __init__(self, message: str, *, size: int, limit: int) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+
+
+class TransportError(RunpodError):
+    """The request did not get an HTTP answer (connection refused, reset, dropped)."""
+
+
+class ResponseFormatError(RunpodError):
+    """The server answered with a body that is not what the API promises."""
+
+    def __init__(self, message: str, *, body: str = "") -> None:
+        super().__init__(message)
+        self.body = excerpt(body)
+
+
+class APIStatusError(RunpodError):
+    """An HTTP error status from RunPod; carries the status and a safe body excerpt."""
+
+    status_code: int
+
+    def __init__(
+        self, message: str, *, status_code: int, body: str = "", method: str = "", url: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = excerpt(body)
+        self.method = method
+        self.url = url
+
+
+class BadRequestError(APIStatusError):
+    """400: the server refused the request as malformed."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key is valid but may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: unknown endpoint, job or route (an expired job answers 404 too)."""
+
+
+class RequestTooLargeError(APIStatusError):
+    """413: the server refused the payload as too large."""
+
+
+class RateLimitError(APIStatusError):
+    """429: over RunPod's rate limit, and retries (if any) did not get through."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = 429,
+        body: str = "",
+        method: str = "",
+        url: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, body=body, method=method, url=url)
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """5xx: RunPod (or a proxy in front of it) failed."""
+
+
+class GraphQLError(RunpodError):
+    """The GraphQL API answered with errors; `data` keeps any partial result."""
+
+    def __init__(
+        self,
+        errors: Sequence[Mapping[str, Any]],
+        *,
+        data: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> None:
+        self.errors = [dict(e) for e in errors]
+        self.data = dict(data) if data is not None else None
+        self.operation_name = operation_name
+        super().__init__(self._describe())
+
+    @property
+    def messages(self) -> list[str]:
+        return [str(e.get("message", "")) for e in self.errors]
+
+    def _describe(self) -> str:
+        parts = []
+        for error in self.errors:
+            path = error.get("path")
+            where = f" at {'.'.join(str(p) for p in path)}" if path else ""
+            parts.append(f"{error.get('message', '(no message)')}{where}")
+        op = f" in {self.operation_name}" if self.operation_name else ""
+        partial = " (partial data kept in .data)" if self.data else ""
+        return f"GraphQL error{op}: " + "; ".join(parts) + partial
+
+
+class JobError(RunpodError):
+    """A serverless job ended in a state other than COMPLETED."""
+
+    def __init__(self, message: str, *, job_id: str, endpoint_id: str, status: Any = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.endpoint_id = endpoint_id
+        self.status = status
+
+
+class JobFailed(JobError):
+    """The worker failed the job; `error` is the worker's message."""
+
+    def __init__(
+        self, message: str, *, job_id: str, endpoint_id: str, error: Any, status: Any = None
+    ) -> None:
+        super().__init__(message, job_id=job_id, endpoint_id=endpoint_id, status=status)
+        self.error = error
+
+
+class JobCancelled(JobError):
+    """The job was cancelled (by this client, another client or the queue purge)."""
+
+
+class JobTimedOut(JobError):
+    """RunPod stopped the job at its executionTimeout (server side)."""
+
+
+class WaitTimeout(RunpodError, TimeoutError):
+    """The client stopped waiting: its own timeout passed before the job ended.
+
+    Also a builtin `TimeoutError`. Unless the call opted out, the remote job was
+    cancelled before this was raised (`cancelled` says whether that worked).
+    """
+
+    def __init__(self, message: str, *, job_id: str | None = None, cancelled: bool = False) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.cancelled = cancelled
+
+
+class OutputValidationError(RunpodError, ValueError):
+    """The job's output does not match the requested `output_type`; `raw` keeps it."""
+
+    def __init__(self, message: str, *, raw: Any, job_id: str | None = None) -> None:
+        super().__init__(message)
+        self.raw = raw
+        self.job_id = job_id
