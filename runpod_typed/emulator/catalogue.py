@@ -14,7 +14,13 @@ from typing import Literal
 StockStatus = Literal["High", "Medium", "Low"]
 
 # Discounts applied to the secure on-demand price for longer commitments.
-_COMMITMENT_DISCOUNTS = {"oneWeekPrice": 0.95, "oneMonthPrice": 0.9, "threeMonthPrice": 0.85}
+_COMMITMENT_DISCOUNTS = {
+    "oneWeekPrice": 0.95,
+    "oneMonthPrice": 0.9,
+    "threeMonthPrice": 0.85,
+    "sixMonthPrice": 0.8,
+    "oneYearPrice": 0.75,
+}
 COMMITMENT_FIELDS = tuple(_COMMITMENT_DISCOUNTS)
 
 
@@ -47,7 +53,7 @@ class GpuType:
         return self.community_price is not None
 
     def commitment_price(self, field: str) -> float | None:
-        """oneWeekPrice / oneMonthPrice / threeMonthPrice derived from the secure price."""
+        """A commitment price (oneWeekPrice ... oneYearPrice) derived from the secure price."""
         if self.secure_price is None:
             return None
         return round(self.secure_price * _COMMITMENT_DISCOUNTS[field], 2)
@@ -108,6 +114,7 @@ class DataCenter:
     location: str
     country_code: str
     storage_support: bool
+    compliance: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -122,16 +129,19 @@ _US = ("US-TX-3", "US-GA-1", "US-KS-2", "US-CA-2")
 _EU = ("EU-RO-1", "EU-SE-1", "EU-CZ-1", "EU-NL-1")
 _ALL = (*_US, *_EU, "CA-MTL-1")
 
+_EU_CERTS = ("GDPR", "ISO_IEC_27001")
+_US_CERTS = ("SOC_2_TYPE_2", "ISO_IEC_27001")
+
 DATA_CENTERS: tuple[DataCenter, ...] = (
-    DataCenter("US-TX-3", "US-TX-3", "United States (Texas)", "US", True),
-    DataCenter("US-GA-1", "US-GA-1", "United States (Georgia)", "US", True),
-    DataCenter("US-KS-2", "US-KS-2", "United States (Kansas)", "US", True),
-    DataCenter("US-CA-2", "US-CA-2", "United States (California)", "US", False),
-    DataCenter("EU-RO-1", "EU-RO-1", "Romania", "RO", True),
-    DataCenter("EU-SE-1", "EU-SE-1", "Sweden", "SE", True),
-    DataCenter("EU-CZ-1", "EU-CZ-1", "Czech Republic", "CZ", True),
-    DataCenter("EU-NL-1", "EU-NL-1", "Netherlands", "NL", False),
-    DataCenter("CA-MTL-1", "CA-MTL-1", "Canada (Montreal)", "CA", True),
+    DataCenter("US-TX-3", "US-TX-3", "United States (Texas)", "US", True, _US_CERTS),
+    DataCenter("US-GA-1", "US-GA-1", "United States (Georgia)", "US", True, _US_CERTS),
+    DataCenter("US-KS-2", "US-KS-2", "United States (Kansas)", "US", True, ("SOC_2_TYPE_2",)),
+    DataCenter("US-CA-2", "US-CA-2", "United States (California)", "US", False, ()),
+    DataCenter("EU-RO-1", "EU-RO-1", "Romania", "RO", True, _EU_CERTS),
+    DataCenter("EU-SE-1", "EU-SE-1", "Sweden", "SE", True, _EU_CERTS),
+    DataCenter("EU-CZ-1", "EU-CZ-1", "Czech Republic", "CZ", True, ("GDPR",)),
+    DataCenter("EU-NL-1", "EU-NL-1", "Netherlands", "NL", False, ("GDPR",)),
+    DataCenter("CA-MTL-1", "CA-MTL-1", "Canada (Montreal)", "CA", True, ("SOC_2_TYPE_2",)),
 )
 
 # fmt: off

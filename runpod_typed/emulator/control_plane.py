@@ -8,7 +8,7 @@ volumes in memory. Pod state changes are computed lazily from timestamps when a 
 is read, so no background task is needed and a test can step through the states by
 polling. Errors come back the way RunPod's Apollo server sends them: HTTP 200,
 ``data`` with the failed field set to null, and ``errors`` with message, path and
-``extensions.code``.
+``extensions.code``; a document that fails parsing or validation gets HTTP 400.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ ASGIApp = Callable[
     Awaitable[None],
 ]
 Json = dict[str, Any]
+Input = Mapping[str, Any]
 
-# RunPod's own wording for a deploy that finds no machine (unknown, sold-out or too
-# large a request); clients match on it, so it is reproduced exactly.
+# RunPod's own wording (clients match on these), reproduced exactly.
 NO_INSTANCES = (
     "There are no longer any instances available with the requested specifications. "
     "Please refresh and try again."
@@ -69,17 +69,234 @@ def _error(message: str, code: str = "BAD_USER_INPUT") -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
 
 
+def _not_found(kind: str, key: object) -> GraphQLError:
+    return _error(f"{kind} not found: {key}", "NOT_FOUND")
+
+
 def _no_instances() -> GraphQLError:
     return _error(NO_INSTANCES, "INTERNAL_SERVER_ERROR")
 
 
 def load_sdl() -> str:
-    """The packaged SDL snapshot (a byte copy of schema/runpod.graphql made by codegen)."""
+    """The SDL snapshot shipped in the package (codegen copies schema/runpod.graphql there)."""
     packaged = resources.files("runpod_typed._generated").joinpath("runpod.graphql")
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
     checkout = Path(__file__).resolve().parents[2] / "schema" / "runpod.graphql"
     return checkout.read_text(encoding="utf-8")
+
+
+def _iso(epoch: float) -> str:
+    moment = datetime.fromtimestamp(epoch, timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _status_text(event: str) -> str:
+    """lastStatusChange as RunPod writes it: an event and a JavaScript Date string."""
+    now = datetime.now(timezone.utc)
+    return f"{event}: {now:%a %b %d %Y %H:%M:%S} GMT+0000 (Coordinated Universal Time)"
+
+
+def _first(*values: Any) -> Any:
+    """The first value that is not None (GraphQL's "argument not given")."""
+    return next((v for v in values if v is not None), None)
+
+
+def _int(value: Any, name: str, minimum: int = 0) -> int:
+    if not isinstance(value, int) or value < minimum:
+        raise _error(f"{name} must be an integer of at least {minimum}.")
+    return value
+
+
+def _text(value: Any, name: str) -> str:
+    text = str(value or "").strip()
+    if not text:
+        raise _error(f"{name} must not be empty.")
+    return text
+
+
+def _bid(inp: Input) -> float:
+    bid = inp.get("bidPerGpu")
+    if not isinstance(bid, (int, float)) or bid <= 0:
+        raise _error("bidPerGpu must be a positive number.")
+    return float(bid)
+
+
+def _parse_ports(text: str) -> list[tuple[int, str]]:
+    """``"8888/http,22/tcp"`` -> [(8888, "http"), (22, "tcp")], rejecting malformed entries."""
+    ports: list[tuple[int, str]] = []
+    for raw in text.replace(" ", "").split(","):
+        if not raw:
+            continue
+        number, _, kind = raw.partition("/")
+        if not (number.isdigit() and 0 < int(number) < 65536 and kind in ("http", "tcp", "udp")):
+            raise _error(f"Invalid port {raw!r}: expected PORT/http or PORT/tcp.")
+        ports.append((int(number), kind))
+    return ports
+
+
+def _env_map(items: Iterable[Input | None] | None) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for item in items or ():
+        if item is not None:
+            env[_text(item.get("key"), "Environment variable key")] = str(item.get("value") or "")
+    return env
+
+
+def _env_list(env: Mapping[str, str]) -> list[Json]:
+    return [{"key": key, "value": value} for key, value in env.items()]
+
+
+class _Ids:
+    """RunPod-shaped random ids: 14 characters for pods and endpoints, 10 for templates."""
+
+    _ALPHABET = string.ascii_lowercase + string.digits
+
+    def __init__(self) -> None:
+        self._random = random.Random()
+
+    def make(self, length: int, prefix: str = "") -> str:
+        return prefix + "".join(self._random.choices(self._ALPHABET, k=length))
+
+    def port(self) -> int:
+        return self._random.randint(10000, 49999)
+
+
+# --------------------------------------------------------------------------- catalogue views
+
+
+def _placements(candidates: Iterable[str], inp: Input) -> list[str]:
+    """Data centers among `candidates` that meet dataCenterId, countryCode and compliance."""
+    wanted = inp.get("dataCenterId")
+    country = inp.get("countryCode")
+    compliance = set(inp.get("compliance") or ())
+    return [
+        dc_id
+        for dc_id in candidates
+        if (not wanted or dc_id == wanted)
+        and (not country or DATA_CENTERS_BY_ID[dc_id].country_code == country)
+        and compliance <= set(DATA_CENTERS_BY_ID[dc_id].compliance)
+    ]
+
+
+def _gpu_fits(gpu: GpuType, gpu_count: int, inp: Input) -> bool:
+    """Whether stock, GPU count, minimum vCPU/RAM and placement can all be met."""
+    return (
+        gpu.stock is not None
+        and gpu_count <= gpu.max_gpu_count
+        and (inp.get("minVcpuCount") or 0) <= gpu.vcpu_per_gpu * gpu_count
+        and (inp.get("minMemoryInGb") or 0) <= gpu.memory_per_gpu_gb * gpu_count
+        and bool(_placements(gpu.data_center_ids, inp))
+    )
+
+
+def _gpu_view(gpu: GpuType) -> Json:
+    return {
+        "id": gpu.id,
+        "displayName": gpu.display_name,
+        "manufacturer": gpu.manufacturer,
+        "memoryInGb": gpu.memory_in_gb,
+        "cudaCores": gpu.cuda_cores,
+        "maxGpuCount": gpu.max_gpu_count,
+        "maxGpuCountSecureCloud": gpu.max_gpu_count if gpu.secure_cloud else 0,
+        "maxGpuCountCommunityCloud": gpu.max_gpu_count if gpu.community_cloud else 0,
+        "minPodGpuCount": 1,
+        "secureCloud": gpu.secure_cloud,
+        "communityCloud": gpu.community_cloud,
+        "securePrice": gpu.secure_price,
+        "communityPrice": gpu.community_price,
+        "secureSpotPrice": gpu.secure_spot_price,
+        "communitySpotPrice": gpu.community_spot_price,
+        **{name: gpu.commitment_price(name) for name in COMMITMENT_FIELDS},
+    }
+
+
+def _lowest_price(obj: Json, _info: object, input: Input | None = None) -> Json:
+    """GpuType.lowestPrice: per-GPU prices for the requested shape, null when it cannot be met."""
+    gpu = GPU_TYPES_BY_ID[obj["id"]]
+    inp = input or {}
+    count = inp.get("gpuCount") or 1
+    secure = inp.get("secureCloud")
+    on_demand = gpu.on_demand_price(secure)
+    fits = on_demand is not None and _gpu_fits(gpu, count, inp)
+    total = gpu.max_gpu_count * 4 * len(gpu.data_center_ids)
+    rented = {"High": total // 4, "Medium": total // 2, "Low": total - 2, None: total}[gpu.stock]
+    return {
+        "gpuName": gpu.display_name,
+        "gpuTypeId": gpu.id,
+        "minimumBidPrice": gpu.spot_price(secure) if fits else None,
+        "uninterruptablePrice": on_demand if fits else None,
+        "minMemory": gpu.memory_per_gpu_gb * count,
+        "minVcpu": gpu.vcpu_per_gpu * count,
+        "stockStatus": gpu.stock if fits else None,
+        "rentedCount": rented,
+        "totalCount": total,
+        "rentalPercentage": round(rented / total, 2),
+        "countryCode": inp.get("countryCode"),
+        "compliance": inp.get("compliance"),
+        "supportPublicIp": inp.get("supportPublicIp", True) is not False,
+        "minDisk": inp.get("minDisk"),
+        "minDownload": inp.get("minDownload"),
+        "minUpload": inp.get("minUpload"),
+    }
+
+
+def _data_center_view(dc: DataCenter) -> Json:
+    return {
+        "id": dc.id,
+        "name": dc.name,
+        "location": dc.location,
+        "storageSupport": dc.storage_support,
+        "listed": True,
+        "compliance": list(dc.compliance),
+        "gpuAvailability": [
+            {
+                "id": gpu.id,
+                "gpuTypeId": gpu.id,
+                "gpuTypeDisplayName": gpu.display_name,
+                "displayName": gpu.display_name,
+                "available": gpu.stock is not None,
+                "stockStatus": gpu.stock,
+            }
+            for gpu in GPU_TYPES
+            if dc.id in gpu.data_center_ids
+        ],
+    }
+
+
+def _cpu_type_view(index: int) -> Json:
+    cpu = CPU_TYPES[index]
+    return {
+        "id": cpu.id,
+        "displayName": cpu.display_name,
+        "manufacturer": cpu.manufacturer,
+        "cores": cpu.cores,
+        "threadsPerCore": cpu.threads_per_core,
+        "groupId": cpu.group_id,
+    }
+
+
+def _cpu_instance(instance_id: Any) -> tuple[CpuFlavor, int, int]:
+    """``cpu3c-2-4`` -> (flavour cpu3c, 2 vCPUs, 4 GB); the default is a small cpu3g."""
+    parts = str(instance_id or "cpu3g-2-8").split("-")
+    flavor = CPU_FLAVORS_BY_ID.get(parts[0])
+    if flavor is None or len(parts) != 3 or not all(p.isdigit() for p in parts[1:]):
+        raise _no_instances()
+    vcpus, memory = int(parts[1]), int(parts[2])
+    if not flavor.min_vcpu <= vcpus <= flavor.max_vcpu or memory != vcpus * flavor.ram_multiplier:
+        raise _no_instances()
+    return flavor, vcpus, memory
+
+
+def _check_gpu_ids(gpu_ids: str) -> None:
+    """gpuIds is a comma list of GPU pool ids, optionally with ``-GPU TYPE`` exclusions."""
+    entries = [e.strip() for e in gpu_ids.split(",") if e.strip()]
+    if not any(not e.startswith("-") for e in entries):
+        raise _error("gpuIds must name at least one GPU pool, like AMPERE_16.")
+    for entry in entries:
+        excluded = entry.startswith("-")
+        if not (entry[1:] in GPU_TYPES_BY_ID if excluded else entry in GPU_POOLS_BY_ID):
+            raise _error(f"Unknown GPU pool or GPU type in gpuIds: {entry!r}.")
 
 
 # --------------------------------------------------------------------------- state
@@ -101,11 +318,14 @@ class _Template:
     env: dict[str, str] = field(default_factory=dict)
     is_serverless: bool = False
     is_public: bool = False
+    is_runpod: bool = False
     readme: str = ""
     start_ssh: bool = True
     start_jupyter: bool = False
-    container_registry_auth_id: str | None = None
+    start_script: str | None = None
+    advanced_start: bool = False
     category: str = "NVIDIA"
+    container_registry_auth_id: str | None = None
 
     def view(self) -> Json:
         return {
@@ -117,32 +337,48 @@ class _Template:
             "volumeInGb": self.volume_in_gb,
             "volumeMountPath": self.volume_mount_path,
             "ports": self.ports,
-            "env": [{"key": k, "value": v} for k, v in self.env.items()],
+            "env": _env_list(self.env),
             "isServerless": self.is_serverless,
             "isPublic": self.is_public,
+            "isRunpod": self.is_runpod,
             "readme": self.readme,
             "startSsh": self.start_ssh,
             "startJupyter": self.start_jupyter,
-            "containerRegistryAuthId": self.container_registry_auth_id,
+            "startScript": self.start_script,
+            "advancedStart": self.advanced_start,
             "category": self.category,
+            "containerRegistryAuthId": self.container_registry_auth_id,
+            "boundEndpointId": None,
+            "config": None,
         }
 
 
-# Public templates every account can deploy from (the official client deploys CPU
-# pods from "runpod-ubuntu" when no template is given).
-_PUBLIC_TEMPLATES = (
-    _Template("runpod-ubuntu", "RunPod Ubuntu", "runpod/base:0.6.2-ubuntu22.04", is_public=True),
-    _Template(
-        "runpod-torch-v240",
-        "RunPod Pytorch 2.4.0",
-        "runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04",
-        container_disk_in_gb=50,
-        volume_in_gb=20,
-        ports="8888/http,22/tcp",
-        is_public=True,
-        start_jupyter=True,
-    ),
-)
+# Public templates any account can deploy from; the official client deploys CPU pods
+# from "runpod-ubuntu" when given no template.
+_PUBLIC_TEMPLATES = {
+    t.id: t
+    for t in (
+        _Template(
+            "runpod-ubuntu",
+            "Runpod Ubuntu",
+            "runpod/base:0.6.2-ubuntu2204",
+            category="CPU",
+            is_public=True,
+            is_runpod=True,
+        ),
+        _Template(
+            "runpod-torch-v240",
+            "Runpod Pytorch 2.4.0",
+            "runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04",
+            container_disk_in_gb=50,
+            volume_in_gb=20,
+            ports="8888/http,22/tcp",
+            start_jupyter=True,
+            is_public=True,
+            is_runpod=True,
+        ),
+    )
+}
 
 
 @dataclass
@@ -153,7 +389,7 @@ class _RegistryAuth:
     password: str
 
     def view(self, user_id: str) -> Json:
-        # The password never leaves the emulator, exactly as RunPod never echoes it.
+        # The password never leaves the emulator, as RunPod never echoes it.
         return {"id": self.id, "name": self.name, "userId": user_id, "registryAuth": None}
 
 
@@ -180,7 +416,9 @@ class _Endpoint:
     name: str
     template_id: str
     gpu_ids: str
-    network_volume_id: str | None
+    compute_type: str
+    instance_ids: list[str] | None
+    network_volume_ids: list[Json]
     locations: str | None
     idle_timeout: int
     scaler_type: str
@@ -189,10 +427,12 @@ class _Endpoint:
     workers_max: int
     gpu_count: int
     allowed_cuda_versions: str | None
-    flash_boot_type: str | None
+    min_cuda_version: str | None
+    model_references: list[str] | None
+    flash_boot_type: str
     execution_timeout_ms: int | None
-    created_at: str
-    version: int = 0
+    created_at: float
+    version: int
 
 
 @dataclass
@@ -204,7 +444,6 @@ class _Pod:
     env: dict[str, str]
     ports: list[tuple[int, str]]
     gpu: GpuType | None
-    cpu_flavor: CpuFlavor | None
     gpu_count: int
     vcpu_count: int
     memory_in_gb: int
@@ -212,126 +451,82 @@ class _Pod:
     volume_in_gb: int
     volume_mount_path: str
     secure_cloud: bool
-    price_per_unit: float
-    """Hourly price per GPU (per vCPU for CPU pods); the bid for spot pods."""
+    unit_price: float
+    """Per GPU per hour (per vCPU for CPU pods); for spot pods, the bid."""
     spot: bool
     data_center_id: str
     template_id: str | None
     network_volume_id: str | None
+    registry_auth_id: str | None
     support_public_ip: bool
     machine_id: str
     host_suffix: str
     public_ports: dict[int, int]
-    phase: PodPhase
-    since: float
-    started_before: bool
-    running_since: float | None
-    status_change: str
+    created_at: float
+    phase: PodPhase = "starting"
+    since: float = field(default_factory=time.monotonic)
+    started_before: bool = False
+    running_since: float | None = None
+    last_started_at: float | None = None
+    status_change: str = field(default_factory=lambda: _status_text("Rented by User"))
 
     @property
     def cost_per_hr(self) -> float:
         units = self.gpu_count if self.gpu is not None else self.vcpu_count
-        return round(self.price_per_unit * units, 4)
+        return round(self.unit_price * units, 4)
+
+    @property
+    def desired_status(self) -> str:
+        if self.phase == "starting":
+            return "RUNNING" if self.started_before else "CREATED"
+        return {"running": "RUNNING", "exited": "EXITED", "terminated": "TERMINATED"}[self.phase]
+
+    def set_phase(self, phase: PodPhase, now: float, event: str) -> None:
+        self.phase, self.since, self.running_since = phase, now, None
+        self.status_change = _status_text(event)
+
+
+_NOTIFY_SETTINGS = ("notifyPodsStale", "notifyPodsGeneral", "notifyLowBalance", "notifyOther")
 
 
 @dataclass
 class _User:
-    id: str = "user_2emulatorDefaultUser000"
+    id: str = "user_2emulatorDefaultUserId0000"
     email: str = "developer@example.com"
     pub_key: str = ""
     client_balance: float = 250.0
-    spend_limit: int = 80
-    machine_quota: int = 0
-    multi_factor_enabled: bool = False
-    signed_terms_of_service: bool = True
-
-
-def _now_text() -> str:
-    """A timestamp in the shape RunPod uses for lastStatusChange (JavaScript's Date string)."""
-    now = datetime.now(timezone.utc)
-    return now.strftime("%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)")
-
-
-def _iso_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _data_center_view(dc: DataCenter) -> Json:
-    return {
-        "id": dc.id,
-        "name": dc.name,
-        "location": dc.location,
-        "countryCode": dc.country_code,
-        "storageSupport": dc.storage_support,
-        "listed": True,
-    }
-
-
-def _parse_ports(text: str) -> list[tuple[int, str]]:
-    """``"8888/http,22/tcp"`` -> [(8888, "http"), (22, "tcp")], rejecting malformed entries."""
-    ports: list[tuple[int, str]] = []
-    for raw in text.replace(" ", "").split(","):
-        if not raw:
-            continue
-        number, _, kind = raw.partition("/")
-        if (
-            not number.isdigit()
-            or not 0 < int(number) < 65536
-            or kind not in ("http", "tcp", "udp")
-        ):
-            raise _error(f"Invalid port specification {raw!r}: expected PORT/http or PORT/tcp.")
-        ports.append((int(number), kind))
-    return ports
-
-
-def _env_map(items: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for item in items or ():
-        key = str(item.get("key") or "")
-        if not key:
-            raise _error("Environment variable keys must not be empty.")
-        env[key] = str(item.get("value") or "")
-    return env
-
-
-def _positive(value: Any, name: str, minimum: int = 0) -> int:
-    if not isinstance(value, int) or value < minimum:
-        raise _error(f"{name} must be an integer >= {minimum}.")
-    return value
-
-
-class _Ids:
-    """RunPod-shaped random ids: 14 chars for pods and endpoints, 10 for templates/volumes."""
-
-    _ALPHABET = string.ascii_lowercase + string.digits
-
-    def __init__(self) -> None:
-        self._random = random.Random()
-
-    def make(self, length: int, prefix: str = "") -> str:
-        return prefix + "".join(self._random.choices(self._ALPHABET, k=length))
-
-    def port(self) -> int:
-        return self._random.randint(10000, 49999)
+    spend_limit: float = 80.0
+    min_balance: float = 0.0
+    credit_alert_threshold: float = 10.0
+    max_serverless_concurrency: int = 30
+    settings: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(_NOTIFY_SETTINGS, True))
 
 
 # --------------------------------------------------------------------------- control plane
 
 
 class ControlPlane:
-    """RunPod's GraphQL API over in-memory state; :meth:`asgi_app` serves it."""
+    """RunPod's GraphQL API over in-memory state; :meth:`asgi_app` serves it.
+
+    ``pod_transition_seconds`` is how long a pod takes to start (CREATED -> RUNNING
+    with a runtime) and how long a terminated pod stays listed before it is gone.
+    """
 
     def __init__(self, *, pod_transition_seconds: float = 0.2, sdl: str | None = None) -> None:
         self.pod_transition_seconds = pod_transition_seconds
         self._lock = threading.RLock()
         self._ids = _Ids()
         self._schema = self._build_schema(load_sdl() if sdl is None else sdl)
-        self.reset()
-
-    # ----------------------------------------------------------------- public API
+        self._user = _User()
+        self._pods: dict[str, _Pod] = {}
+        self._templates: dict[str, _Template] = {}
+        self._endpoints: dict[str, _Endpoint] = {}
+        self._registry_auths: dict[str, _RegistryAuth] = {}
+        self._volumes: dict[str, _NetworkVolume] = {}
 
     @property
     def schema(self) -> GraphQLSchema:
+        """The executable schema, for in-process execution with graphql-core."""
         return self._schema
 
     def asgi_app(self) -> ASGIApp:
@@ -350,75 +545,73 @@ class ControlPlane:
         """Forget every pod, template, endpoint, credential and volume; restore the user."""
         with self._lock:
             self._user = _User()
-            self._pods: dict[str, _Pod] = {}
-            self._templates: dict[str, _Template] = {}
-            self._endpoints: dict[str, _Endpoint] = {}
-            self._registry_auths: dict[str, _RegistryAuth] = {}
-            self._volumes: dict[str, _NetworkVolume] = {}
+            for store in (
+                self._pods,
+                self._templates,
+                self._endpoints,
+                self._registry_auths,
+                self._volumes,
+            ):
+                store.clear()
 
     # ----------------------------------------------------------------- schema
 
     def _build_schema(self, sdl: str) -> GraphQLSchema:
-        query = QueryType()
-        mutation = MutationType()
-        gpu_type = ObjectType("GpuType")
-        queries: dict[str, Callable[..., Any]] = {
-            "myself": self._q_myself,
-            "pod": self._q_pod,
-            "gpuTypes": self._q_gpu_types,
-            "cpuTypes": self._q_cpu_types,
-            "dataCenters": self._q_data_centers,
+        bindings: dict[str, dict[str, Callable[..., Any]]] = {
+            "Query": {
+                "myself": self._q_myself,
+                "pod": self._q_pod,
+                "podTemplate": self._q_pod_template,
+                "gpuTypes": _q_gpu_types,
+                "cpuTypes": lambda *_: [_cpu_type_view(i) for i in range(len(CPU_TYPES))],
+                "dataCenters": lambda *_: [_data_center_view(dc) for dc in DATA_CENTERS],
+            },
+            "Mutation": {
+                "updateUserSettings": self._m_update_user_settings,
+                "podFindAndDeployOnDemand": self._m_deploy_on_demand,
+                "podRentInterruptable": self._m_rent_interruptable,
+                "deployCpuPod": self._m_deploy_cpu_pod,
+                "podResume": self._m_pod_resume,
+                "podBidResume": self._m_pod_bid_resume,
+                "podStop": self._m_pod_stop,
+                "podTerminate": self._m_pod_terminate,
+                "saveTemplate": self._m_save_template,
+                "deleteTemplate": self._m_delete_template,
+                "saveEndpoint": self._m_save_endpoint,
+                "updateEndpointTemplate": self._m_update_endpoint_template,
+                "deleteEndpoint": self._m_delete_endpoint,
+                "saveRegistryAuth": self._m_save_registry_auth,
+                "updateRegistryAuth": self._m_update_registry_auth,
+                "deleteRegistryAuth": self._m_delete_registry_auth,
+                "createNetworkVolume": self._m_create_network_volume,
+                "updateNetworkVolume": self._m_update_network_volume,
+                "deleteNetworkVolume": self._m_delete_network_volume,
+            },
+            "User": {"endpoint": self._r_user_endpoint},
+            "GpuType": {"lowestPrice": _lowest_price},
         }
-        mutations: dict[str, Callable[..., Any]] = {
-            "updateUserSettings": self._m_update_user_settings,
-            "podFindAndDeployOnDemand": self._m_deploy_on_demand,
-            "podRentInterruptable": self._m_rent_interruptable,
-            "deployCpuPod": self._m_deploy_cpu_pod,
-            "podResume": self._m_pod_resume,
-            "podBidResume": self._m_pod_bid_resume,
-            "podStop": self._m_pod_stop,
-            "podTerminate": self._m_pod_terminate,
-            "saveTemplate": self._m_save_template,
-            "deleteTemplate": self._m_delete_template,
-            "saveEndpoint": self._m_save_endpoint,
-            "deleteEndpoint": self._m_delete_endpoint,
-            "updateEndpointTemplate": self._m_update_endpoint_template,
-            "saveRegistryAuth": self._m_save_registry_auth,
-            "updateRegistryAuth": self._m_update_registry_auth,
-            "deleteRegistryAuth": self._m_delete_registry_auth,
-            "createNetworkVolume": self._m_create_network_volume,
-            "updateNetworkVolume": self._m_update_network_volume,
-            "deleteNetworkVolume": self._m_delete_network_volume,
-        }
-        for name, resolver in queries.items():
-            query.set_field(name, resolver)
-        for name, resolver in mutations.items():
-            mutation.set_field(name, resolver)
-        gpu_type.set_field("lowestPrice", _r_lowest_price)
-        return make_executable_schema(sdl, query, mutation, gpu_type)
+        types = [QueryType(), MutationType(), ObjectType("User"), ObjectType("GpuType")]
+        for bindable in types:
+            for name, resolver in bindings[bindable.name].items():
+                bindable.set_field(name, resolver)
+        return make_executable_schema(sdl, *types)
 
     # ----------------------------------------------------------------- views
 
     def _settle(self, now: float) -> None:
-        """Advance every pod whose transition time has passed; drop terminated pods."""
-        horizon = self.pod_transition_seconds
+        """Apply every transition whose time has come: start pods, forget terminated ones."""
         for pod in list(self._pods.values()):
-            if now - pod.since < horizon:
+            if now - pod.since < self.pod_transition_seconds:
                 continue
             if pod.phase == "starting":
                 pod.phase, pod.since, pod.running_since = "running", now, now
+                pod.last_started_at = time.time()
             elif pod.phase == "terminated":
                 del self._pods[pod.id]
 
     def _pod_view(self, pod: _Pod, now: float) -> Json:
-        if pod.phase == "starting":
-            status = "RUNNING" if pod.started_before else "CREATED"
-        else:
-            status = {"running": "RUNNING", "exited": "EXITED", "terminated": "TERMINATED"}[
-                pod.phase
-            ]
+        gpu = pod.gpu
         uptime = int(now - pod.running_since) if pod.running_since is not None else 0
-        gpu_name = pod.gpu.display_name if pod.gpu is not None else None
         volume = self._volumes.get(pod.network_volume_id or "")
         return {
             "id": pod.id,
@@ -426,9 +619,11 @@ class ControlPlane:
             "imageName": pod.image_name,
             "dockerArgs": pod.docker_args,
             "dockerId": None,
-            "env": [f"{k}={v}" for k, v in pod.env.items()],
-            "desiredStatus": status,
+            "env": [f"{key}={value}" for key, value in pod.env.items()],
+            "desiredStatus": pod.desired_status,
             "lastStatusChange": pod.status_change,
+            "createdAt": _iso(pod.created_at),
+            "lastStartedAt": _iso(pod.last_started_at) if pod.last_started_at else None,
             "podType": "INTERRUPTABLE" if pod.spot else "RESERVED",
             "gpuCount": pod.gpu_count,
             "vcpuCount": pod.vcpu_count,
@@ -436,43 +631,50 @@ class ControlPlane:
             "containerDiskInGb": pod.container_disk_in_gb,
             "volumeInGb": pod.volume_in_gb,
             "volumeMountPath": pod.volume_mount_path,
-            "ports": ",".join(f"{p}/{kind}" for p, kind in pod.ports),
+            "ports": ",".join(f"{number}/{kind}" for number, kind in pod.ports),
             "port": pod.ports[0][0] if pod.ports else None,
             "costPerHr": pod.cost_per_hr,
             "adjustedCostPerHr": pod.cost_per_hr,
-            "bidPerGpu": pod.price_per_unit if pod.spot else None,
-            "lowestBidPriceToResume": pod.gpu.spot_price(pod.secure_cloud)
-            if pod.spot and pod.gpu is not None
+            "lowestBidPriceToResume": gpu.spot_price(pod.secure_cloud)
+            if gpu and pod.spot
             else None,
             "uptimeSeconds": uptime,
+            "locked": False,
             "machineId": pod.machine_id,
-            "gpuTypeId": pod.gpu.id if pod.gpu is not None else None,
             "templateId": pod.template_id,
             "networkVolumeId": pod.network_volume_id,
             "networkVolume": volume.view() if volume is not None else None,
-            "consumerUserId": self._user.id,
-            "locked": False,
+            "containerRegistryAuthId": pod.registry_auth_id,
+            "endpoint": None,
             "machine": {
                 "id": pod.machine_id,
                 "podHostId": f"{pod.id}-{pod.host_suffix}",
-                "gpuTypeId": pod.gpu.id if pod.gpu is not None else None,
-                "gpuDisplayName": gpu_name,
-                "gpuCount": pod.gpu_count,
+                "gpuTypeId": gpu.id if gpu else None,
+                "gpuDisplayName": gpu.display_name if gpu else None,
+                "gpuAvailable": gpu.max_gpu_count - pod.gpu_count if gpu else 0,
+                "currentPricePerGpu": pod.unit_price if gpu else None,
+                "costPerHr": pod.cost_per_hr,
+                "cpuTypeId": CPU_TYPES[0].id,
                 "dataCenterId": pod.data_center_id,
                 "location": DATA_CENTERS_BY_ID[pod.data_center_id].location,
                 "secureCloud": pod.secure_cloud,
-                "cpuTypeId": CPU_TYPES[0].id,
                 "supportPublicIp": pod.support_public_ip,
+                "listed": True,
+                "diskMBps": 2000,
+                "maxDownloadSpeedMbps": 5000,
+                "maxUploadSpeedMbps": 2000,
             },
             "runtime": self._runtime_view(pod, uptime) if pod.phase == "running" else None,
         }
 
-    def _runtime_view(self, pod: _Pod, uptime: int) -> Json:
+    @staticmethod
+    def _runtime_view(pod: _Pod, uptime: int) -> Json:
         ports = []
         for number, kind in pod.ports:
             public = kind != "http" and pod.support_public_ip
             ports.append(
                 {
+                    # Documentation-only address ranges: nothing here is reachable.
                     "ip": "203.0.113.10" if public else "100.65.0.10",
                     "isIpPublic": public,
                     "privatePort": number,
@@ -484,23 +686,30 @@ class ControlPlane:
             "uptimeInSeconds": uptime,
             "ports": ports,
             "gpus": [
-                {"id": f"GPU-{pod.id}-{index}", "gpuUtilPercent": 0, "memoryUtilPercent": 0}
+                {"id": f"GPU-{pod.machine_id}-{index}", "gpuUtilPercent": 0, "memoryUtilPercent": 0}
                 for index in range(pod.gpu_count)
             ],
             "container": {"cpuPercent": 0, "memoryPercent": 0},
         }
 
     def _endpoint_view(self, endpoint: _Endpoint) -> Json:
-        template = self._templates.get(endpoint.template_id)
-        volume = self._volumes.get(endpoint.network_volume_id or "")
+        template = self._templates[endpoint.template_id]
+        volume = self._volumes.get(
+            endpoint.network_volume_ids[0]["networkVolumeId"] if endpoint.network_volume_ids else ""
+        )
         return {
             "id": endpoint.id,
             "name": endpoint.name,
             "templateId": endpoint.template_id,
-            "template": template.view() if template is not None else None,
+            "template": template.view(),
+            "env": _env_list(template.env),
             "gpuIds": endpoint.gpu_ids,
-            "networkVolumeId": endpoint.network_volume_id,
-            "networkVolume": volume.view() if volume is not None else None,
+            "gpuCount": endpoint.gpu_count,
+            "computeType": endpoint.compute_type,
+            "instanceIds": endpoint.instance_ids,
+            "networkVolumeId": volume.id if volume else None,
+            "networkVolume": volume.view() if volume else None,
+            "networkVolumeIds": endpoint.network_volume_ids,
             "locations": endpoint.locations,
             "idleTimeout": endpoint.idle_timeout,
             "scalerType": endpoint.scaler_type,
@@ -508,37 +717,42 @@ class ControlPlane:
             "workersMin": endpoint.workers_min,
             "workersMax": endpoint.workers_max,
             "workersStandby": endpoint.workers_min,
-            "gpuCount": endpoint.gpu_count,
             "allowedCudaVersions": endpoint.allowed_cuda_versions,
+            "minCudaVersion": endpoint.min_cuda_version,
+            "modelReferences": endpoint.model_references,
             "flashBootType": endpoint.flash_boot_type,
             "executionTimeoutMs": endpoint.execution_timeout_ms,
-            "env": template.view()["env"] if template is not None else [],
             "type": "QB",
             "userId": self._user.id,
             "version": endpoint.version,
             "aiKey": None,
-            "createdAt": endpoint.created_at,
+            "createdAt": _iso(endpoint.created_at),
+            "pods": [],
         }
 
-    def _user_view(self, now: float) -> Json:
+    def _user_view(self) -> Json:
+        now = time.monotonic()
         self._settle(now)
         user = self._user
         pods = [self._pod_view(pod, now) for pod in self._pods.values()]
-        spend = sum(p["costPerHr"] for p in pods if p["desiredStatus"] in ("CREATED", "RUNNING"))
+        active = ("CREATED", "RUNNING")
+        spend = sum(pod["costPerHr"] for pod in pods if pod["desiredStatus"] in active)
         return {
             "id": user.id,
-            "authId": user.id,
             "email": user.email,
             "pubKey": user.pub_key,
             "clientBalance": user.client_balance,
             "currentSpendPerHr": round(spend, 4),
             "spendLimit": user.spend_limit,
-            "machineQuota": user.machine_quota,
+            "minBalance": user.min_balance,
+            "creditAlertThreshold": user.credit_alert_threshold,
+            "maxServerlessConcurrency": user.max_serverless_concurrency,
+            "multiFactorEnabled": False,
+            "signedTermsOfService": True,
             "referralEarned": 0.0,
             "templateEarned": 0.0,
-            "hostBalance": 0.0,
-            "multiFactorEnabled": user.multi_factor_enabled,
-            "signedTermsOfService": user.signed_terms_of_service,
+            "serverlessDiscount": None,
+            **user.settings,
             "pods": pods,
             "endpoints": [self._endpoint_view(e) for e in self._endpoints.values()],
             "podTemplates": [t.view() for t in self._templates.values()],
@@ -546,645 +760,483 @@ class ControlPlane:
             "containerRegistryCreds": [a.view(user.id) for a in self._registry_auths.values()],
         }
 
+    # ----------------------------------------------------------------- lookups
+
+    def _pod(self, pod_id: Any) -> _Pod:
+        """A pod that still exists (terminated pods are found only until they are gone)."""
+        pod = self._pods.get(str(pod_id))
+        if pod is None:
+            raise _not_found("Pod", pod_id)
+        return pod
+
+    def _live_pod(self, pod_id: Any) -> _Pod:
+        pod = self._pod(pod_id)
+        if pod.phase == "terminated":
+            raise _not_found("Pod", pod_id)
+        return pod
+
+    def _template(self, template_id: Any) -> _Template:
+        template = self._templates.get(str(template_id)) or _PUBLIC_TEMPLATES.get(str(template_id))
+        if template is None:
+            raise _not_found("Template", template_id)
+        return template
+
+    def _serverless_template(self, template_id: Any) -> _Template:
+        template = self._templates.get(str(template_id))
+        if template is None:
+            raise _not_found("Template", template_id)
+        if not template.is_serverless:
+            raise _error(f"Template {template_id} is not a serverless template.")
+        return template
+
+    def _endpoint(self, endpoint_id: Any) -> _Endpoint:
+        endpoint = self._endpoints.get(str(endpoint_id))
+        if endpoint is None:
+            raise _not_found("Endpoint", endpoint_id)
+        return endpoint
+
+    def _volume(self, volume_id: Any) -> _NetworkVolume:
+        volume = self._volumes.get(str(volume_id))
+        if volume is None:
+            raise _not_found("Network volume", volume_id)
+        return volume
+
+    def _registry_auth_id(self, auth_id: Any) -> str | None:
+        """An optional registry credential id; RunPod's clients send "" for none."""
+        if not auth_id:
+            return None
+        if auth_id not in self._registry_auths:
+            raise _not_found("Container registry auth", auth_id)
+        return str(auth_id)
+
     # ----------------------------------------------------------------- queries
 
     def _q_myself(self, _obj: object, _info: object) -> Json:
         with self._lock:
-            return self._user_view(time.monotonic())
+            return self._user_view()
 
-    def _q_pod(self, _obj: object, _info: object, input: Mapping[str, Any]) -> Json:
+    def _q_pod(self, _obj: object, _info: object, input: Input | None = None) -> Json:
         with self._lock:
             now = time.monotonic()
             self._settle(now)
-            return self._pod_view(self._find_pod(input.get("podId")), now)
+            return self._pod_view(self._pod((input or {}).get("podId")), now)
 
-    def _q_gpu_types(
-        self, _obj: object, _info: object, input: Mapping[str, Any] | None = None
-    ) -> list[Json]:
-        wanted = (input or {}).get("id")
-        return [_gpu_view(gpu) for gpu in GPU_TYPES if wanted is None or gpu.id == wanted]
+    def _q_pod_template(self, _obj: object, _info: object, id: str | None = None) -> Json:
+        with self._lock:
+            return self._template(id).view()
 
-    def _q_cpu_types(self, _obj: object, _info: object) -> list[Json]:
-        return [
-            {
-                "id": cpu.id,
-                "displayName": cpu.display_name,
-                "manufacturer": cpu.manufacturer,
-                "cores": cpu.cores,
-                "threadsPerCore": cpu.threads_per_core,
-                "groupId": cpu.group_id,
-            }
-            for cpu in CPU_TYPES
-        ]
-
-    def _q_data_centers(self, _obj: object, _info: object) -> list[Json]:
-        return [_data_center_view(dc) for dc in DATA_CENTERS]
+    def _r_user_endpoint(self, _user: Json, _info: object, id: str | None = None) -> Json:
+        with self._lock:
+            return self._endpoint_view(self._endpoint(id))
 
     # ----------------------------------------------------------------- user
 
-    def _m_update_user_settings(
-        self, _obj: object, _info: object, input: Mapping[str, Any]
-    ) -> Json:
+    def _m_update_user_settings(self, _obj: object, _info: object, input: Input | None) -> Json:
+        inp = input or {}
         with self._lock:
-            if input.get("pubKey") is not None:
-                self._user.pub_key = str(input["pubKey"])
-            if input.get("spendLimit") is not None:
-                self._user.spend_limit = _positive(input["spendLimit"], "spendLimit")
-            return self._user_view(time.monotonic())
+            user = self._user
+            if inp.get("pubKey") is not None:
+                user.pub_key = str(inp["pubKey"])
+            if inp.get("creditAlertThreshold") is not None:
+                user.credit_alert_threshold = float(inp["creditAlertThreshold"])
+            user.settings.update(
+                {k: bool(inp[k]) for k in _NOTIFY_SETTINGS if inp.get(k) is not None}
+            )
+            return self._user_view()
 
     # ----------------------------------------------------------------- pods
 
-    def _find_pod(self, pod_id: Any) -> _Pod:
-        pod = self._pods.get(str(pod_id))
-        if pod is None:
-            raise _error(f"Pod not found: {pod_id}", "NOT_FOUND")
-        return pod
-
-    def _find_template(self, template_id: Any) -> _Template | None:
-        if not template_id:
-            return None
-        template = self._templates.get(template_id) or next(
-            (t for t in _PUBLIC_TEMPLATES if t.id == template_id), None
-        )
-        if template is None:
-            raise _error(f"Template not found: {template_id}", "NOT_FOUND")
-        return template
-
-    def _find_volume(self, volume_id: Any) -> _NetworkVolume | None:
-        if not volume_id:
-            return None
-        volume = self._volumes.get(volume_id)
-        if volume is None:
-            raise _error(f"Network volume not found: {volume_id}", "NOT_FOUND")
-        return volume
-
-    def _pick_data_center(
-        self, candidates: Iterable[str], inp: Mapping[str, Any], volume: _NetworkVolume | None
-    ) -> str:
-        wanted = inp.get("dataCenterId") or (volume.data_center_id if volume else None)
-        if volume is not None and wanted != volume.data_center_id:
-            raise _error("The network volume is in a different data center than the pod.")
-        country = inp.get("countryCode")
-        for dc_id in candidates:
-            if wanted is not None and dc_id != wanted:
-                continue
-            if country and DATA_CENTERS_BY_ID[dc_id].country_code != country:
-                continue
-            return dc_id
-        raise _no_instances()
-
-    def _new_pod(
+    def _deploy(
         self,
-        inp: Mapping[str, Any],
+        inp: Input,
         *,
         gpu: GpuType | None,
-        cpu_flavor: CpuFlavor | None,
         gpu_count: int,
         vcpu_count: int,
         memory_in_gb: int,
-        price_per_unit: float,
+        unit_price: float,
         secure_cloud: bool,
         spot: bool,
         candidates: Iterable[str],
-    ) -> _Pod:
-        """Shared part of every deploy: template defaults, image, ports, volume, placement."""
-        template = self._find_template(inp.get("templateId"))
-        image = inp.get("imageName") or (template.image_name if template else "")
-        if not str(image).strip():
-            raise _error("imageName is required when no templateId is given.")
-        volume = self._find_volume(inp.get("networkVolumeId"))
-        data_center_id = self._pick_data_center(candidates, inp, volume)
-        ports = _parse_ports(
-            inp["ports"] if inp.get("ports") is not None else (template.ports if template else "")
-        )
-        env = dict(template.env) if template else {}
-        env.update(_env_map(inp.get("env")))
-        support_public_ip = inp.get("supportPublicIp") is not False
+    ) -> Json:
+        """What every deploy shares: template defaults, image, ports, volume, placement."""
+        template = self._template(inp["templateId"]) if inp.get("templateId") else None
+        defaults = template or _Template(id="", name="", image_name="")
+        image = _text(inp.get("imageName") or defaults.image_name, "imageName")
+        volume = self._volume(inp["networkVolumeId"]) if inp.get("networkVolumeId") else None
+        if volume is not None and inp.get("dataCenterId") not in (None, volume.data_center_id):
+            raise _error("The network volume is in another data center than the one requested.")
+        placement = {**inp, "dataCenterId": volume.data_center_id} if volume else inp
+        data_centers = _placements(candidates, placement)
+        if not data_centers:
+            raise _no_instances()
+        ports = _parse_ports(_first(inp.get("ports"), defaults.ports))
         pod = _Pod(
             id=self._ids.make(14),
-            name=str(inp.get("name") or str(image).split(":")[0]),
-            image_name=str(image),
-            docker_args=str(inp.get("dockerArgs") or (template.docker_args if template else "")),
-            env=env,
+            name=str(inp.get("name") or image.split(":")[0]),
+            image_name=image,
+            docker_args=str(_first(inp.get("dockerArgs"), defaults.docker_args)),
+            env={**defaults.env, **_env_map(inp.get("env"))},
             ports=ports,
             gpu=gpu,
-            cpu_flavor=cpu_flavor,
             gpu_count=gpu_count,
             vcpu_count=vcpu_count,
             memory_in_gb=memory_in_gb,
-            container_disk_in_gb=_positive(
-                _first(
-                    inp.get("containerDiskInGb"), template and template.container_disk_in_gb, 10
-                ),
+            container_disk_in_gb=_int(
+                _first(inp.get("containerDiskInGb"), defaults.container_disk_in_gb),
                 "containerDiskInGb",
                 1,
             ),
-            volume_in_gb=_positive(
-                _first(inp.get("volumeInGb"), template and template.volume_in_gb, 0), "volumeInGb"
-            ),
-            volume_mount_path=str(
-                inp.get("volumeMountPath")
-                or (template.volume_mount_path if template else "/workspace")
-            ),
+            volume_in_gb=_int(_first(inp.get("volumeInGb"), defaults.volume_in_gb), "volumeInGb"),
+            volume_mount_path=str(inp.get("volumeMountPath") or defaults.volume_mount_path),
             secure_cloud=secure_cloud,
-            price_per_unit=price_per_unit,
+            unit_price=unit_price,
             spot=spot,
-            data_center_id=data_center_id,
+            data_center_id=data_centers[0],
             template_id=template.id if template else None,
             network_volume_id=volume.id if volume else None,
-            support_public_ip=support_public_ip,
+            registry_auth_id=self._registry_auth_id(
+                inp.get("containerRegistryAuthId") or defaults.container_registry_auth_id
+            ),
+            support_public_ip=inp.get("supportPublicIp") is not False,
             machine_id=self._ids.make(12),
             host_suffix=self._ids.make(8),
-            public_ports={p: self._ids.port() for p, kind in ports if kind != "http"},
-            phase="starting",
-            since=time.monotonic(),
-            started_before=False,
-            running_since=None,
-            status_change=f"Rented by User: {_now_text()}",
+            public_ports={number: self._ids.port() for number, kind in ports if kind != "http"},
+            created_at=time.time(),
         )
         self._pods[pod.id] = pod
-        return pod
+        return self._pod_view(pod, time.monotonic())
 
-    def _deploy_gpu_pod(self, inp: Mapping[str, Any], bid: float | None) -> Json:
-        with self._lock:
-            gpu_count = _positive(_first(inp.get("gpuCount"), 1), "gpuCount", 1)
-            gpu = GPU_TYPES_BY_ID.get(str(inp.get("gpuTypeId")))
-            cloud = inp.get("cloudType") or "ALL"
-            wanted_secure = {"SECURE": True, "COMMUNITY": False}.get(cloud)
-            if gpu is None or not _gpu_fits(gpu, gpu_count, inp):
-                raise _no_instances()
-            price = (
-                gpu.spot_price(wanted_secure)
-                if bid is not None
-                else gpu.on_demand_price(wanted_secure)
-            )
-            if price is None:
-                raise _no_instances()
+    def _deploy_gpu_pod(self, inp: Input, bid: float | None) -> Json:
+        """podFindAndDeployOnDemand and podRentInterruptable: pick a GPU type and price it."""
+        gpu_count = _int(_first(inp.get("gpuCount"), 1), "gpuCount", 1)
+        secure = {"SECURE": True, "COMMUNITY": False}.get(inp.get("cloudType") or "ALL")
+        choices = [inp.get("gpuTypeId"), *(inp.get("gpuTypeIdList") or ())]
+        for gpu in (GPU_TYPES_BY_ID[c] for c in choices if c in GPU_TYPES_BY_ID):
+            price = gpu.spot_price(secure) if bid is not None else gpu.on_demand_price(secure)
+            if price is None or not _gpu_fits(gpu, gpu_count, inp):
+                continue
             if bid is not None and bid < price:
-                raise _error(
-                    f"Your bid of ${bid:.3f}/GPU/hr is below the current minimum bid of "
-                    f"${price:.3f}/GPU/hr for {gpu.display_name}."
-                )
-            secure = (
-                wanted_secure
-                if wanted_secure is not None
-                else price
-                in (
-                    gpu.secure_price,
-                    gpu.secure_spot_price,
-                )
-            )
-            pod = self._new_pod(
+                raise _bid_too_low(bid, price, gpu)
+            return self._deploy(
                 inp,
                 gpu=gpu,
-                cpu_flavor=None,
                 gpu_count=gpu_count,
                 vcpu_count=gpu.vcpu_per_gpu * gpu_count,
                 memory_in_gb=gpu.memory_per_gpu_gb * gpu_count,
-                price_per_unit=bid if bid is not None else price,
-                secure_cloud=bool(secure),
+                unit_price=bid if bid is not None else price,
+                secure_cloud=secure if secure is not None else gpu.secure_cloud,
                 spot=bid is not None,
                 candidates=gpu.data_center_ids,
             )
-            return self._pod_view(pod, time.monotonic())
+        raise _no_instances()
 
-    def _m_deploy_on_demand(self, _obj: object, _info: object, input: Mapping[str, Any]) -> Json:
-        return self._deploy_gpu_pod(input, bid=None)
-
-    def _m_rent_interruptable(self, _obj: object, _info: object, input: Mapping[str, Any]) -> Json:
-        bid = input.get("bidPerGpu")
-        if not isinstance(bid, (int, float)) or bid <= 0:
-            raise _error("bidPerGpu must be a positive number.")
-        return self._deploy_gpu_pod(input, bid=float(bid))
-
-    def _m_deploy_cpu_pod(self, _obj: object, _info: object, input: Mapping[str, Any]) -> Json:
+    def _m_deploy_on_demand(self, _obj: object, _info: object, input: Input | None) -> Json:
         with self._lock:
-            flavor, vcpus, memory = _cpu_instance(input)
-            pod = self._new_pod(
+            return self._deploy_gpu_pod(input or {}, bid=None)
+
+    def _m_rent_interruptable(self, _obj: object, _info: object, input: Input) -> Json:
+        with self._lock:
+            return self._deploy_gpu_pod(input, bid=_bid(input))
+
+    def _m_deploy_cpu_pod(self, _obj: object, _info: object, input: Input) -> Json:
+        with self._lock:
+            flavor, vcpus, memory = _cpu_instance(input.get("instanceId"))
+            return self._deploy(
                 input,
                 gpu=None,
-                cpu_flavor=flavor,
                 gpu_count=0,
                 vcpu_count=vcpus,
                 memory_in_gb=memory,
-                price_per_unit=flavor.price_per_vcpu,
+                unit_price=flavor.price_per_vcpu,
                 secure_cloud=True,
                 spot=False,
                 candidates=[dc.id for dc in DATA_CENTERS],
             )
-            return self._pod_view(pod, time.monotonic())
 
-    def _resume(self, inp: Mapping[str, Any], bid: float | None) -> Json:
-        with self._lock:
-            now = time.monotonic()
-            self._settle(now)
-            pod = self._find_pod(inp.get("podId"))
-            if pod.phase == "terminated":
-                raise _error(f"Pod not found: {pod.id}", "NOT_FOUND")
-            if pod.spot and bid is None:
-                raise _error(SPOT_AS_ON_DEMAND)
-            if not pod.spot and bid is not None:
-                raise _error("Cannot resume an on demand pod as a spot pod.")
-            if pod.phase == "exited":
-                count = pod.gpu_count
-                if pod.gpu is not None:
-                    count = _positive(_first(inp.get("gpuCount"), pod.gpu_count), "gpuCount", 1)
-                    if pod.gpu.stock is None or count > pod.gpu.max_gpu_count:
-                        raise _error(NOT_ENOUGH_GPUS_ON_HOST, "INTERNAL_SERVER_ERROR")
-                if bid is not None and pod.gpu is not None:
-                    minimum = pod.gpu.spot_price(pod.secure_cloud) or 0.0
-                    if bid < minimum:
-                        raise _error(
-                            f"Your bid of ${bid:.3f}/GPU/hr is below the current minimum bid "
-                            f"of ${minimum:.3f}/GPU/hr for {pod.gpu.display_name}."
-                        )
-                    pod.price_per_unit = bid
-                if pod.gpu is not None:
-                    pod.vcpu_count = pod.gpu.vcpu_per_gpu * count
-                    pod.memory_in_gb = pod.gpu.memory_per_gpu_gb * count
+    def _resume(self, inp: Input, bid: float | None) -> Json:
+        now = time.monotonic()
+        self._settle(now)
+        pod = self._live_pod(inp.get("podId"))
+        if pod.spot and bid is None:
+            raise _error(SPOT_AS_ON_DEMAND)
+        if not pod.spot and bid is not None:
+            raise _error("Cannot resume an on demand pod as a spot pod.")
+        if pod.phase == "exited":
+            gpu = pod.gpu
+            if gpu is not None:
+                count = _int(_first(inp.get("gpuCount"), pod.gpu_count), "gpuCount", 1)
+                if gpu.stock is None or count > gpu.max_gpu_count:
+                    raise _error(NOT_ENOUGH_GPUS_ON_HOST, "INTERNAL_SERVER_ERROR")
+                minimum = gpu.spot_price(pod.secure_cloud)
+                if bid is not None and minimum is not None and bid < minimum:
+                    raise _bid_too_low(bid, minimum, gpu)
                 pod.gpu_count = count
-                pod.phase, pod.since, pod.started_before = "starting", now, True
-                pod.running_since = None
-                pod.status_change = f"Resumed by User: {_now_text()}"
-            return self._pod_view(pod, now)
+                pod.vcpu_count = gpu.vcpu_per_gpu * count
+                pod.memory_in_gb = gpu.memory_per_gpu_gb * count
+                pod.unit_price = bid if bid is not None else pod.unit_price
+            pod.set_phase("starting", now, "Resumed by User")
+            pod.started_before = True
+        return self._pod_view(pod, now)
 
-    def _m_pod_resume(self, _obj: object, _info: object, input: Mapping[str, Any]) -> Json:
-        return self._resume(input, bid=None)
+    def _m_pod_resume(self, _obj: object, _info: object, input: Input) -> Json:
+        with self._lock:
+            return self._resume(input, bid=None)
 
-    def _m_pod_bid_resume(self, _obj: object, _info: object, input: Mapping[str, Any]) -> Json:
-        bid = input.get("bidPerGpu")
-        if not isinstance(bid, (int, float)) or bid <= 0:
-            raise _error("bidPerGpu must be a positive number.")
-        return self._resume(input, bid=float(bid))
+    def _m_pod_bid_resume(self, _obj: object, _info: object, input: Input) -> Json:
+        with self._lock:
+            return self._resume(input, bid=_bid(input))
 
-    def _m_pod_stop(self, _obj: object, _info: object, input: Mapping[str, Any]) -> Json:
+    def _m_pod_stop(self, _obj: object, _info: object, input: Input) -> Json:
         with self._lock:
             now = time.monotonic()
             self._settle(now)
-            pod = self._find_pod(input.get("podId"))
-            if pod.phase == "terminated":
-                raise _error(f"Pod not found: {pod.id}", "NOT_FOUND")
+            pod = self._live_pod(input.get("podId"))
             if pod.phase != "exited":
-                pod.phase, pod.since, pod.running_since = "exited", now, None
-                pod.status_change = f"Exited by User: {_now_text()}"
+                pod.set_phase("exited", now, "Exited by User")
             return self._pod_view(pod, now)
 
-    def _m_pod_terminate(self, _obj: object, _info: object, input: Mapping[str, Any]) -> None:
+    def _m_pod_terminate(self, _obj: object, _info: object, input: Input) -> None:
         with self._lock:
             now = time.monotonic()
             self._settle(now)
-            pod = self._find_pod(input.get("podId"))
-            if pod.phase != "terminated":
-                pod.phase, pod.since, pod.running_since = "terminated", now, None
-                pod.status_change = f"Terminated by User: {_now_text()}"
+            pod = self._live_pod(input.get("podId"))
+            pod.set_phase("terminated", now, "Terminated by User")
 
     # ----------------------------------------------------------------- templates
 
-    def _m_save_template(self, _obj: object, _info: object, input: Mapping[str, Any]) -> Json:
+    def _m_save_template(self, _obj: object, _info: object, input: Input | None) -> Json:
+        inp = input or {}
         with self._lock:
-            existing = self._templates.get(input.get("id") or "")
-            if input.get("id") and existing is None:
-                raise _error(f"Template not found: {input['id']}", "NOT_FOUND")
-            name = str(input.get("name") or "").strip()
-            image = str(input.get("imageName") or "").strip()
-            if not name:
-                raise _error("Template name must not be empty.")
-            if not image:
-                raise _error("imageName must not be empty.")
+            existing = self._templates.get(inp["id"]) if inp.get("id") else None
+            if inp.get("id") and existing is None:
+                raise _not_found("Template", inp["id"])
+            name = _text(inp.get("name"), "Template name")
             if any(t.name == name and t is not existing for t in self._templates.values()):
-                raise _error(f"A template with the name {name!r} already exists.")
-            auth_id = input.get("containerRegistryAuthId") or None
-            if auth_id is not None and auth_id not in self._registry_auths:
-                raise _error(f"Container registry auth not found: {auth_id}", "NOT_FOUND")
-            base = existing or _Template(id=self._ids.make(10), name=name, image_name=image)
+                raise _error(f"Template name must be unique: {name!r} is already used.")
+            base = existing or _Template(id=self._ids.make(10), name=name, image_name="")
             template = replace(
                 base,
                 name=name,
-                image_name=image,
-                docker_args=str(_first(input.get("dockerArgs"), base.docker_args)),
-                container_disk_in_gb=_positive(
-                    _first(input.get("containerDiskInGb"), base.container_disk_in_gb),
+                image_name=_text(inp.get("imageName"), "imageName"),
+                docker_args=str(_first(inp.get("dockerArgs"), base.docker_args)),
+                container_disk_in_gb=_int(
+                    _first(inp.get("containerDiskInGb"), base.container_disk_in_gb),
                     "containerDiskInGb",
                     1,
                 ),
-                volume_in_gb=_positive(
-                    _first(input.get("volumeInGb"), base.volume_in_gb), "volumeInGb"
+                volume_in_gb=_int(_first(inp.get("volumeInGb"), base.volume_in_gb), "volumeInGb"),
+                volume_mount_path=str(inp.get("volumeMountPath") or base.volume_mount_path),
+                ports=str(_first(inp.get("ports"), base.ports)),
+                env=_env_map(inp["env"]) if inp.get("env") is not None else base.env,
+                is_serverless=bool(_first(inp.get("isServerless"), base.is_serverless)),
+                is_public=bool(_first(inp.get("isPublic"), base.is_public)),
+                readme=str(_first(inp.get("readme"), base.readme)),
+                start_ssh=bool(_first(inp.get("startSsh"), base.start_ssh)),
+                start_jupyter=bool(_first(inp.get("startJupyter"), base.start_jupyter)),
+                start_script=_first(inp.get("startScript"), base.start_script),
+                advanced_start=bool(_first(inp.get("advancedStart"), base.advanced_start)),
+                category=str(_first(inp.get("category"), base.category)),
+                container_registry_auth_id=self._registry_auth_id(
+                    inp.get("containerRegistryAuthId")
                 ),
-                volume_mount_path=str(input.get("volumeMountPath") or base.volume_mount_path),
-                ports=str(_first(input.get("ports"), base.ports)),
-                env=_env_map(input["env"]) if input.get("env") is not None else base.env,
-                is_serverless=bool(_first(input.get("isServerless"), base.is_serverless)),
-                is_public=bool(_first(input.get("isPublic"), base.is_public)),
-                readme=str(_first(input.get("readme"), base.readme)),
-                start_ssh=bool(_first(input.get("startSsh"), base.start_ssh)),
-                start_jupyter=bool(_first(input.get("startJupyter"), base.start_jupyter)),
-                container_registry_auth_id=auth_id,
             )
             _parse_ports(template.ports)
             self._templates[template.id] = template
             return template.view()
 
-    def _m_delete_template(self, _obj: object, _info: object, templateName: str) -> None:
+    def _m_delete_template(
+        self, _obj: object, _info: object, templateName: str | None = None
+    ) -> None:
         with self._lock:
             template = next((t for t in self._templates.values() if t.name == templateName), None)
             if template is None:
-                raise _error(f"Template not found: {templateName}", "NOT_FOUND")
+                raise _not_found("Template", templateName)
             users = [e.id for e in self._endpoints.values() if e.template_id == template.id]
+            users += [p.id for p in self._pods.values() if p.template_id == template.id]
             if users:
-                raise _error(
-                    f"Template {templateName!r} is in use by endpoint(s) {', '.join(users)}."
-                )
+                raise _error(f"Template {templateName!r} is in use by {', '.join(users)}.")
             del self._templates[template.id]
 
     # ----------------------------------------------------------------- endpoints
 
-    def _serverless_template(self, template_id: Any) -> _Template:
-        template = self._templates.get(str(template_id))
-        if template is None:
-            raise _error(f"Template not found: {template_id}", "NOT_FOUND")
-        if not template.is_serverless:
-            raise _error(f"Template {template_id} is not a serverless template.")
-        return template
-
-    def _m_save_endpoint(self, _obj: object, _info: object, input: Mapping[str, Any]) -> Json:
+    def _m_save_endpoint(self, _obj: object, _info: object, input: Input) -> Json:
         with self._lock:
-            existing = self._endpoints.get(input.get("id") or "")
-            if input.get("id") and existing is None:
-                raise _error(f"Endpoint not found: {input['id']}", "NOT_FOUND")
-            name = str(_first(input.get("name"), existing and existing.name, "")).strip()
-            if not name:
-                raise _error("Endpoint name must not be empty.")
-            template = self._serverless_template(
-                _first(input.get("templateId"), existing and existing.template_id)
-            )
-            gpu_ids = str(_first(input.get("gpuIds"), existing and existing.gpu_ids, "AMPERE_16"))
-            _check_gpu_ids(gpu_ids)
-            workers_min = _positive(
-                _first(input.get("workersMin"), existing and existing.workers_min, 0), "workersMin"
-            )
-            workers_max = _positive(
-                _first(input.get("workersMax"), existing and existing.workers_max, 3), "workersMax"
-            )
+            existing = self._endpoint(input["id"]) if input.get("id") else None
+            compute_type = str(_first(input.get("computeType"), "GPU"))
+            instance_ids = input.get("instanceIds")
+            if compute_type == "CPU":
+                for instance_id in instance_ids or ["cpu3g-2-8"]:
+                    _cpu_instance(instance_id)
+            else:
+                _check_gpu_ids(input["gpuIds"])
+            workers_min = _int(_first(input.get("workersMin"), 0), "workersMin")
+            workers_max = _int(_first(input.get("workersMax"), 3), "workersMax")
             if workers_min > workers_max:
                 raise _error("workersMin must not be greater than workersMax.")
-            scaler_type = str(
-                _first(input.get("scalerType"), existing and existing.scaler_type, "QUEUE_DELAY")
-            )
+            scaler_type = str(_first(input.get("scalerType"), "QUEUE_DELAY"))
             if scaler_type not in ("QUEUE_DELAY", "REQUEST_COUNT"):
                 raise _error("scalerType must be QUEUE_DELAY or REQUEST_COUNT.")
-            volume = self._find_volume(
-                _first(input.get("networkVolumeId"), existing and existing.network_volume_id)
-            )
+            volumes = [
+                {
+                    "networkVolumeId": volume.id,
+                    "dataCenterId": volume.data_center_id,
+                }
+                for volume in (
+                    self._volume(v["networkVolumeId"])
+                    for v in input.get("networkVolumeIds")
+                    or (
+                        [{"networkVolumeId": input["networkVolumeId"]}]
+                        if input.get("networkVolumeId")
+                        else []
+                    )
+                )
+            ]
             endpoint = _Endpoint(
                 id=existing.id if existing else self._ids.make(14),
-                name=name,
-                template_id=template.id,
-                gpu_ids=gpu_ids,
-                network_volume_id=volume.id if volume else None,
-                locations=_first(input.get("locations"), existing and existing.locations) or None,
-                idle_timeout=_positive(
-                    _first(input.get("idleTimeout"), existing and existing.idle_timeout, 5),
-                    "idleTimeout",
-                ),
+                name=_text(input.get("name"), "Endpoint name"),
+                template_id=self._serverless_template(input.get("templateId")).id,
+                gpu_ids=str(input.get("gpuIds") or ""),
+                compute_type=compute_type,
+                instance_ids=instance_ids,
+                network_volume_ids=volumes,
+                locations=input.get("locations") or None,
+                idle_timeout=_int(_first(input.get("idleTimeout"), 5), "idleTimeout"),
                 scaler_type=scaler_type,
-                scaler_value=_positive(
-                    _first(input.get("scalerValue"), existing and existing.scaler_value, 4),
-                    "scalerValue",
-                    1,
-                ),
+                scaler_value=_int(_first(input.get("scalerValue"), 4), "scalerValue", 1),
                 workers_min=workers_min,
                 workers_max=workers_max,
-                gpu_count=_positive(
-                    _first(input.get("gpuCount"), existing and existing.gpu_count, 1),
-                    "gpuCount",
-                    1,
-                ),
-                allowed_cuda_versions=_first(
-                    input.get("allowedCudaVersions"), existing and existing.allowed_cuda_versions
-                )
-                or None,
-                flash_boot_type=_first(
-                    input.get("flashBootType"), existing and existing.flash_boot_type
-                ),
-                execution_timeout_ms=_first(
-                    input.get("executionTimeoutMs"), existing and existing.execution_timeout_ms
-                ),
-                created_at=existing.created_at if existing else _iso_now(),
+                gpu_count=_int(_first(input.get("gpuCount"), 1), "gpuCount", 1),
+                allowed_cuda_versions=input.get("allowedCudaVersions") or None,
+                min_cuda_version=input.get("minCudaVersion") or None,
+                model_references=input.get("modelReferences"),
+                flash_boot_type=str(_first(input.get("flashBootType"), "OFF")),
+                execution_timeout_ms=input.get("executionTimeoutMs"),
+                created_at=existing.created_at if existing else time.time(),
                 version=existing.version + 1 if existing else 0,
             )
             self._endpoints[endpoint.id] = endpoint
             return self._endpoint_view(endpoint)
 
-    def _m_update_endpoint_template(
-        self, _obj: object, _info: object, input: Mapping[str, Any]
-    ) -> Json:
+    def _m_update_endpoint_template(self, _obj: object, _info: object, input: Input | None) -> Json:
+        inp = input or {}
         with self._lock:
-            endpoint = self._endpoints.get(str(input.get("endpointId")))
-            if endpoint is None:
-                raise _error(f"Endpoint not found: {input.get('endpointId')}", "NOT_FOUND")
-            endpoint.template_id = self._serverless_template(input.get("templateId")).id
+            endpoint = self._endpoint(inp.get("endpointId"))
+            endpoint.template_id = self._serverless_template(inp.get("templateId")).id
             endpoint.version += 1
             return self._endpoint_view(endpoint)
 
-    def _m_delete_endpoint(self, _obj: object, _info: object, id: str) -> None:
+    def _m_delete_endpoint(self, _obj: object, _info: object, id: str | None = None) -> None:
         with self._lock:
-            if self._endpoints.pop(id, None) is None:
-                raise _error(f"Endpoint not found: {id}", "NOT_FOUND")
+            endpoint = self._endpoint(id)
+            if endpoint.workers_min or endpoint.workers_max:
+                raise _error(
+                    "Set workersMin and workersMax to 0 before deleting the endpoint "
+                    f"(they are {endpoint.workers_min} and {endpoint.workers_max})."
+                )
+            del self._endpoints[endpoint.id]
 
     # ----------------------------------------------------------------- registry auth
 
-    def _m_save_registry_auth(self, _obj: object, _info: object, input: Mapping[str, Any]) -> Json:
+    def _m_save_registry_auth(self, _obj: object, _info: object, input: Input | None) -> Json:
+        inp = input or {}
         with self._lock:
-            name = str(input.get("name") or "").strip()
-            if not name:
-                raise _error("Registry auth name must not be empty.")
-            if any(a.name == name for a in self._registry_auths.values()):
-                raise _error(f"A registry auth with the name {name!r} already exists.")
-            username, password = _credentials(input)
-            auth = _RegistryAuth(self._ids.make(24, prefix="c"), name, username, password)
+            name = _text(inp.get("name"), "Registry auth name")
+            if any(auth.name == name for auth in self._registry_auths.values()):
+                raise _error(f"Registry auth name must be unique: {name!r} is already used.")
+            auth = _RegistryAuth(
+                id=self._ids.make(24, prefix="c"),
+                name=name,
+                username=_text(inp.get("username"), "username"),
+                password=_text(inp.get("password"), "password"),
+            )
             self._registry_auths[auth.id] = auth
             return auth.view(self._user.id)
 
-    def _m_update_registry_auth(
-        self, _obj: object, _info: object, input: Mapping[str, Any]
-    ) -> Json:
+    def _m_update_registry_auth(self, _obj: object, _info: object, input: Input | None) -> Json:
+        inp = input or {}
         with self._lock:
-            auth = self._registry_auths.get(str(input.get("id")))
+            auth = self._registry_auths.get(str(inp.get("id")))
             if auth is None:
-                raise _error(f"Registry auth not found: {input.get('id')}", "NOT_FOUND")
-            auth.username, auth.password = _credentials(input)
+                raise _not_found("Container registry auth", inp.get("id"))
+            auth.username = _text(inp.get("username"), "username")
+            auth.password = _text(inp.get("password"), "password")
             return auth.view(self._user.id)
 
-    def _m_delete_registry_auth(self, _obj: object, _info: object, registryAuthId: str) -> None:
+    def _m_delete_registry_auth(
+        self, _obj: object, _info: object, registryAuthId: str | None = None
+    ) -> None:
         with self._lock:
-            if registryAuthId not in self._registry_auths:
-                raise _error(f"Registry auth not found: {registryAuthId}", "NOT_FOUND")
+            auth_id = self._registry_auth_id(registryAuthId)
+            if auth_id is None:
+                raise _not_found("Container registry auth", registryAuthId)
             users = [
-                t.name
-                for t in self._templates.values()
-                if t.container_registry_auth_id == registryAuthId
+                t.name for t in self._templates.values() if t.container_registry_auth_id == auth_id
             ]
             if users:
                 raise _error(f"Registry auth is in use by template(s) {', '.join(users)}.")
-            del self._registry_auths[registryAuthId]
+            del self._registry_auths[auth_id]
 
     # ----------------------------------------------------------------- network volumes
 
-    def _m_create_network_volume(
-        self, _obj: object, _info: object, input: Mapping[str, Any]
-    ) -> Json:
+    def _m_create_network_volume(self, _obj: object, _info: object, input: Input | None) -> Json:
+        inp = input or {}
         with self._lock:
-            dc = DATA_CENTERS_BY_ID.get(str(input.get("dataCenterId")))
+            dc = DATA_CENTERS_BY_ID.get(str(inp.get("dataCenterId")))
             if dc is None or not dc.storage_support:
-                raise _error(
-                    f"Data center {input.get('dataCenterId')} does not offer network volumes."
-                )
-            name = str(input.get("name") or "").strip()
-            if not name:
-                raise _error("Network volume name must not be empty.")
-            size = _positive(input.get("size"), "size", 1)
-            volume = _NetworkVolume(self._ids.make(10), name, size, dc.id)
+                raise _error(f"Data center {inp.get('dataCenterId')} has no network storage.")
+            volume = _NetworkVolume(
+                id=self._ids.make(10),
+                name=_text(inp.get("name"), "Network volume name"),
+                size=_int(inp.get("size"), "size", 1),
+                data_center_id=dc.id,
+            )
             self._volumes[volume.id] = volume
             return volume.view()
 
-    def _m_update_network_volume(
-        self, _obj: object, _info: object, input: Mapping[str, Any]
-    ) -> Json:
+    def _m_update_network_volume(self, _obj: object, _info: object, input: Input | None) -> Json:
+        inp = input or {}
         with self._lock:
-            volume = self._find_volume(input.get("id") or "?")
-            assert volume is not None
-            if input.get("size") is not None:
-                size = _positive(input["size"], "size", 1)
+            volume = self._volume(inp.get("id"))
+            if inp.get("size") is not None:
+                size = _int(inp["size"], "size", 1)
                 if size < volume.size:
                     raise _error("A network volume can only grow: size must not decrease.")
                 volume.size = size
-            if input.get("name"):
-                volume.name = str(input["name"])
+            if inp.get("name") is not None:
+                volume.name = _text(inp["name"], "Network volume name")
             return volume.view()
 
-    def _m_delete_network_volume(
-        self, _obj: object, _info: object, input: Mapping[str, Any]
-    ) -> None:
+    def _m_delete_network_volume(self, _obj: object, _info: object, input: Input | None) -> None:
+        inp = input or {}
         with self._lock:
-            volume = self._find_volume(input.get("id") or "?")
-            assert volume is not None
+            volume = self._volume(inp.get("id"))
             self._settle(time.monotonic())
             users = [p.id for p in self._pods.values() if p.network_volume_id == volume.id]
-            users += [e.id for e in self._endpoints.values() if e.network_volume_id == volume.id]
+            users += [
+                e.id
+                for e in self._endpoints.values()
+                if any(v["networkVolumeId"] == volume.id for v in e.network_volume_ids)
+            ]
             if users:
                 raise _error(f"Network volume is in use by {', '.join(users)}.")
             del self._volumes[volume.id]
 
 
-# --------------------------------------------------------------------------- helpers
-
-
-def _first(*values: Any) -> Any:
-    """The first value that is not None (GraphQL's "argument not given")."""
-    return next((v for v in values if v is not None), None)
-
-
-def _credentials(inp: Mapping[str, Any]) -> tuple[str, str]:
-    username, password = str(inp.get("username") or ""), str(inp.get("password") or "")
-    if not username or not password:
-        raise _error("username and password must not be empty.")
-    return username, password
-
-
-def _gpu_fits(gpu: GpuType, gpu_count: int, inp: Mapping[str, Any]) -> bool:
-    """Whether stock, GPU count and the minimum vCPU/RAM asked for can be met."""
-    return (
-        gpu.stock is not None
-        and gpu_count <= gpu.max_gpu_count
-        and (inp.get("minVcpuCount") or 0) <= gpu.vcpu_per_gpu * gpu_count
-        and (inp.get("minMemoryInGb") or 0) <= gpu.memory_per_gpu_gb * gpu_count
-    )
-
-
-def _cpu_instance(inp: Mapping[str, Any]) -> tuple[CpuFlavor, int, int]:
-    """Parse ``instanceId`` (``cpu3c-2-4``) or size a general-purpose instance from minimums."""
-    instance = inp.get("instanceId")
-    if instance:
-        parts = str(instance).split("-")
-        flavor = CPU_FLAVORS_BY_ID.get(parts[0])
-        if flavor is None or len(parts) != 3 or not all(p.isdigit() for p in parts[1:]):
-            raise _no_instances()
-        vcpus, memory = int(parts[1]), int(parts[2])
-    else:
-        flavor = CPU_FLAVORS_BY_ID["cpu3g"]
-        vcpus = max(flavor.min_vcpu, int(inp.get("vcpuCount") or inp.get("minVcpuCount") or 2))
-        memory = vcpus * flavor.ram_multiplier
-    if not flavor.min_vcpu <= vcpus <= flavor.max_vcpu or memory != vcpus * flavor.ram_multiplier:
-        raise _no_instances()
-    return flavor, vcpus, memory
-
-
-def _check_gpu_ids(gpu_ids: str) -> None:
-    """gpuIds is a comma list of pool ids, optionally with ``-GPU TYPE`` exclusions."""
-    entries = [e.strip() for e in gpu_ids.split(",") if e.strip()]
-    pools = [e for e in entries if not e.startswith("-")]
-    if not pools:
-        raise _error("gpuIds must name at least one GPU pool.")
-    for entry in entries:
-        known = entry[1:] in GPU_TYPES_BY_ID if entry.startswith("-") else entry in GPU_POOLS_BY_ID
-        if not known:
-            raise _error(f"Unknown GPU pool or type in gpuIds: {entry!r}.")
-
-
-def _gpu_view(gpu: GpuType) -> Json:
-    return {
-        "id": gpu.id,
-        "displayName": gpu.display_name,
-        "manufacturer": gpu.manufacturer,
-        "memoryInGb": gpu.memory_in_gb,
-        "cudaCores": gpu.cuda_cores,
-        "maxGpuCount": gpu.max_gpu_count,
-        "maxGpuCountSecureCloud": gpu.max_gpu_count if gpu.secure_cloud else 0,
-        "maxGpuCountCommunityCloud": gpu.max_gpu_count if gpu.community_cloud else 0,
-        "minPodGpuCount": 1,
-        "secureCloud": gpu.secure_cloud,
-        "communityCloud": gpu.community_cloud,
-        "securePrice": gpu.secure_price,
-        "communityPrice": gpu.community_price,
-        "secureSpotPrice": gpu.secure_spot_price,
-        "communitySpotPrice": gpu.community_spot_price,
-        **{name: gpu.commitment_price(name) for name in COMMITMENT_FIELDS},
-    }
-
-
-def _r_lowest_price(obj: Json, _info: object, input: Mapping[str, Any] | None = None) -> Json:
-    """GpuType.lowestPrice: per-GPU prices for the requested shape, null when it cannot be met."""
-    gpu = GPU_TYPES_BY_ID[obj["id"]]
+def _q_gpu_types(_obj: object, _info: object, input: Input | None = None) -> list[Json]:
     inp = input or {}
-    count = inp.get("gpuCount") or 1
-    secure = inp.get("secureCloud")
-    on_demand = gpu.on_demand_price(secure)
-    fits = _gpu_fits(gpu, count, inp) and on_demand is not None
-    wanted_dc = inp.get("dataCenterId")
-    country = inp.get("countryCode")
-    fits = fits and any(
-        (wanted_dc is None or dc == wanted_dc)
-        and (not country or DATA_CENTERS_BY_ID[dc].country_code == country)
-        for dc in gpu.data_center_ids
+    wanted = {*(inp.get("ids") or ()), *([inp["id"]] if inp.get("id") else [])}
+    return [_gpu_view(gpu) for gpu in GPU_TYPES if not wanted or gpu.id in wanted]
+
+
+def _bid_too_low(bid: float, minimum: float, gpu: GpuType) -> GraphQLError:
+    return _error(
+        f"Your bid of ${bid:.3f}/hr per GPU is below the current minimum bid of "
+        f"${minimum:.3f}/hr for {gpu.display_name}."
     )
-    return {
-        "gpuName": gpu.display_name,
-        "gpuTypeId": gpu.id,
-        "minimumBidPrice": gpu.spot_price(secure) if fits else None,
-        "uninterruptablePrice": on_demand if fits else None,
-        "minMemory": gpu.memory_per_gpu_gb * count,
-        "minVcpu": gpu.vcpu_per_gpu * count,
-        "stockStatus": gpu.stock if fits else None,
-        "maxUnreservedGpuCount": gpu.max_gpu_count if gpu.stock is not None else 0,
-        "availableGpuCounts": [n for n in (1, 2, 4, 8) if n <= gpu.max_gpu_count]
-        if gpu.stock is not None
-        else [],
-        "countryCode": country,
-        "supportPublicIp": True,
-        "minDisk": inp.get("minDisk"),
-        "minDownload": inp.get("minDownload"),
-        "minUpload": inp.get("minUpload"),
-    }
+
+
+# --------------------------------------------------------------------------- HTTP
 
 
 def _format_error(error: GraphQLError, debug: bool = False) -> Json:
@@ -1217,7 +1269,7 @@ class _RunpodHTTPHandler(GraphQLHTTPHandler):
 
 
 class _ExpectedErrorFilter(logging.Filter):
-    """Keep ariadne from logging client mistakes (validation, not-found) as server errors."""
+    """Keep client mistakes (validation, not-found, no capacity) out of the server's error log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None

@@ -1,0 +1,318 @@
+"""The emulator's GraphQL control plane over loopback HTTP, driven with plain httpx."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from runpod_typed.emulator.control_plane import NO_INSTANCES, ControlPlane
+
+RTX_4090 = "NVIDIA GeForce RTX 4090"
+SOLD_OUT_GPU = "NVIDIA H100 NVL"
+POLLS = 400  # bound on status polls; each waits POLL_INTERVAL
+POLL_INTERVAL = 0.02
+
+
+@dataclass
+class _Server:
+    url: str
+    graphql_url: str
+    control_plane: ControlPlane
+
+
+@pytest.fixture
+def runpod_emulator() -> Iterator[_Server]:
+    """Stand-in until the emulator app's fixture exists: the control plane alone on loopback."""
+    control_plane = ControlPlane(pod_transition_seconds=0.05)
+    graphql = control_plane.asgi_app()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await graphql(scope, receive, send)
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    url = f"http://127.0.0.1:{port}"
+    yield _Server(url, f"{url}/graphql", control_plane)
+    server.should_exit = True
+    thread.join()
+
+
+@pytest.fixture
+def gql(runpod_emulator: _Server) -> Iterator[_GraphQL]:
+    with httpx.Client(headers={"Authorization": "Bearer emulator-test-key"}) as client:
+        yield _GraphQL(client, runpod_emulator.graphql_url)
+
+
+class _GraphQL:
+    """POSTs documents the way RunPod's clients do and returns the decoded body."""
+
+    def __init__(self, client: httpx.Client, url: str) -> None:
+        self.client = client
+        self.url = url
+
+    def post(self, query: str, **variables: Any) -> httpx.Response:
+        return self.client.post(self.url, json={"query": query, "variables": variables})
+
+    def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+        response = self.post(query, **variables)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def data(self, query: str, **variables: Any) -> dict[str, Any]:
+        """The data of a document that must succeed."""
+        body = self(query, **variables)
+        assert "errors" not in body, body
+        data: dict[str, Any] = body["data"]
+        return data
+
+    def error(self, query: str, **variables: Any) -> dict[str, Any]:
+        """The single error of a document that must fail in its resolver."""
+        body = self(query, **variables)
+        assert len(body.get("errors", [])) == 1, body
+        error: dict[str, Any] = body["errors"][0]
+        return error
+
+
+DEPLOY = """
+mutation Deploy($input: PodFindAndDeployOnDemandInput!) {
+  podFindAndDeployOnDemand(input: $input) { id desiredStatus costPerHr gpuCount runtime { uptimeInSeconds } }
+}
+"""
+SPOT = """
+mutation Spot($input: PodRentInterruptableInput!) {
+  podRentInterruptable(input: $input) { id desiredStatus podType costPerHr }
+}
+"""
+POD = """
+query Pod($podId: String!) {
+  pod(input: {podId: $podId}) {
+    id desiredStatus lastStatusChange
+    runtime { uptimeInSeconds ports { ip isIpPublic privatePort publicPort type } }
+  }
+}
+"""
+MY_PODS = "query { myself { pods { id desiredStatus } currentSpendPerHr } }"
+
+
+def _deploy(gql: _GraphQL, **overrides: Any) -> dict[str, Any]:
+    pod_input = {"name": "lifecycle", "imageName": "runpod/base:0.6.2", "gpuTypeId": RTX_4090}
+    pod_input.update(overrides)
+    pod: dict[str, Any] = gql.data(DEPLOY, input=pod_input)["podFindAndDeployOnDemand"]
+    return pod
+
+
+def _poll_status(gql: _GraphQL, pod_id: str, wanted: str) -> list[str]:
+    """Poll pod(podId) until desiredStatus is `wanted`; return the distinct states seen."""
+    seen: list[str] = []
+    for _ in range(POLLS):
+        pod = gql.data(POD, podId=pod_id)["pod"]
+        if not seen or seen[-1] != pod["desiredStatus"]:
+            seen.append(pod["desiredStatus"])
+        if pod["desiredStatus"] == wanted and (wanted != "RUNNING" or pod["runtime"]):
+            return seen
+        time.sleep(POLL_INTERVAL)
+    pytest.fail(f"pod {pod_id} never reached {wanted}; states seen: {seen}")
+
+
+def test_pod_lifecycle_moves_through_runpods_states(gql: _GraphQL) -> None:
+    pod = _deploy(gql, ports="8888/http,22/tcp", gpuCount=2)
+    assert pod["desiredStatus"] == "CREATED"
+    assert pod["runtime"] is None
+    assert pod["gpuCount"] == 2
+
+    assert _poll_status(gql, pod["id"], "RUNNING")[-1] == "RUNNING"
+    running = gql.data(POD, podId=pod["id"])["pod"]
+    ports = {p["privatePort"]: p for p in running["runtime"]["ports"]}
+    assert ports[8888]["type"] == "http"
+    assert ports[22]["isIpPublic"] is True
+
+    stopped = gql.data(
+        "mutation($id: String!) { podStop(input: {podId: $id}) { id desiredStatus } }",
+        id=pod["id"],
+    )["podStop"]
+    assert stopped == {"id": pod["id"], "desiredStatus": "EXITED"}
+    assert gql.data(POD, podId=pod["id"])["pod"]["runtime"] is None
+
+    resumed = gql.data(
+        "mutation($id: String!) { podResume(input: {podId: $id, gpuCount: 1}) "
+        "{ desiredStatus gpuCount } }",
+        id=pod["id"],
+    )["podResume"]
+    assert resumed == {"desiredStatus": "RUNNING", "gpuCount": 1}
+    _poll_status(gql, pod["id"], "RUNNING")
+
+    terminate = "mutation($id: String!) { podTerminate(input: {podId: $id}) }"
+    assert gql.data(terminate, id=pod["id"]) == {"podTerminate": None}
+    for _ in range(POLLS):
+        if pod["id"] not in {p["id"] for p in gql.data(MY_PODS)["myself"]["pods"]}:
+            break
+        time.sleep(POLL_INTERVAL)
+    else:
+        pytest.fail("a terminated pod stayed in myself.pods")
+    assert gql.error(POD, podId=pod["id"])["path"] == ["pod"]
+
+
+def test_running_pods_count_towards_current_spend(gql: _GraphQL) -> None:
+    pod = _deploy(gql, gpuCount=2)
+    myself = gql.data(MY_PODS)["myself"]
+    assert myself["pods"] == [{"id": pod["id"], "desiredStatus": "CREATED"}]
+    assert myself["currentSpendPerHr"] == pytest.approx(pod["costPerHr"])
+
+
+def test_spot_pod_needs_a_bid_at_least_the_minimum(gql: _GraphQL) -> None:
+    price = gql.data(
+        "query($id: String) { gpuTypes(input: {id: $id}) "
+        "{ lowestPrice(input: {gpuCount: 1}) { minimumBidPrice } } }",
+        id=RTX_4090,
+    )["gpuTypes"][0]["lowestPrice"]["minimumBidPrice"]
+    spot_input = {"imageName": "runpod/base:0.6.2", "gpuTypeId": RTX_4090, "gpuCount": 1}
+
+    error = gql.error(SPOT, input={**spot_input, "bidPerGpu": price / 2})
+    assert error["path"] == ["podRentInterruptable"]
+    assert "bid" in error["message"]
+
+    pod = gql.data(SPOT, input={**spot_input, "bidPerGpu": price})["podRentInterruptable"]
+    assert pod["podType"] == "INTERRUPTABLE"
+    assert pod["costPerHr"] == pytest.approx(price)
+    on_demand_resume = gql.error(
+        "mutation($id: String!) { podResume(input: {podId: $id}) { id } }", id=pod["id"]
+    )
+    assert on_demand_resume["message"] == "Cannot resume a spot pod as an on demand pod."
+
+
+def test_unknown_pod_is_an_error_with_path(gql: _GraphQL) -> None:
+    body = gql(POD, podId="doesnotexist00")
+    assert body["data"] == {"pod": None}
+    (error,) = body["errors"]
+    assert error["path"] == ["pod"]
+    assert "doesnotexist00" in error["message"]
+    stop = gql.error('mutation { podStop(input: {podId: "doesnotexist00"}) { id } }')
+    assert stop["path"] == ["podStop"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"gpuTypeId": SOLD_OUT_GPU}, id="sold-out"),
+        pytest.param({"gpuTypeId": "NVIDIA GeForce GTX 1"}, id="unknown-type"),
+        pytest.param({"gpuCount": 64}, id="too-many-gpus"),
+        pytest.param({"minVcpuCount": 512}, id="too-many-vcpus"),
+        pytest.param({"dataCenterId": "EU-RO-1", "countryCode": "US"}, id="no-such-placement"),
+    ],
+)
+def test_unavailable_gpu_is_runpods_no_instances_error(
+    gql: _GraphQL, overrides: dict[str, Any]
+) -> None:
+    pod_input = {"imageName": "runpod/base:0.6.2", "gpuTypeId": RTX_4090, **overrides}
+    body = gql(DEPLOY, input=pod_input)
+    assert body["data"] == {"podFindAndDeployOnDemand": None}
+    assert body["errors"][0]["message"] == NO_INSTANCES
+    assert body["errors"][0]["path"] == ["podFindAndDeployOnDemand"]
+    assert gql.data(MY_PODS)["myself"]["pods"] == []
+
+
+def test_lowest_price_reflects_stock_and_count(gql: _GraphQL) -> None:
+    query = """
+    query($id: String, $count: Int) {
+      gpuTypes(input: {id: $id}) {
+        id maxGpuCount
+        lowestPrice(input: {gpuCount: $count}) { uninterruptablePrice minimumBidPrice stockStatus }
+      }
+    }
+    """
+    (gpu,) = gql.data(query, id=RTX_4090, count=1)["gpuTypes"]
+    assert gpu["lowestPrice"]["stockStatus"] is not None
+    assert gpu["lowestPrice"]["minimumBidPrice"] < gpu["lowestPrice"]["uninterruptablePrice"]
+    too_many = gql.data(query, id=RTX_4090, count=gpu["maxGpuCount"] + 1)["gpuTypes"][0]
+    assert too_many["lowestPrice"] == {
+        "uninterruptablePrice": None,
+        "minimumBidPrice": None,
+        "stockStatus": None,
+    }
+    sold_out = gql.data(query, id=SOLD_OUT_GPU, count=1)["gpuTypes"][0]
+    assert sold_out["lowestPrice"]["stockStatus"] is None
+
+
+def test_invalid_input_is_rejected(gql: _GraphQL) -> None:
+    error = gql.error(DEPLOY, input={"imageName": "", "gpuTypeId": RTX_4090})
+    assert error["path"] == ["podFindAndDeployOnDemand"]
+    assert "imageName" in error["message"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_invalid_documents_fail_validation_with_400(gql: _GraphQL) -> None:
+    unknown_field = gql.post("query { myself { id noSuchField } }")
+    assert unknown_field.status_code == 400
+    (error,) = unknown_field.json()["errors"]
+    assert "noSuchField" in error["message"]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "data" not in unknown_field.json()
+
+    wrong_type = gql.post("query { pod(input: {podId: 42}) { id } }")
+    assert wrong_type.status_code == 400
+
+    syntax = gql.post("query { myself { id ")
+    assert syntax.status_code == 400
+    assert syntax.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+
+
+def test_introspection_describes_runpods_schema(gql: _GraphQL) -> None:
+    schema = gql.data("{ __schema { queryType { name } mutationType { fields { name } } } }")
+    mutations = {f["name"] for f in schema["__schema"]["mutationType"]["fields"]}
+    assert {"podFindAndDeployOnDemand", "podRentInterruptable", "saveEndpoint"} <= mutations
+    pod_type = gql.data('{ __type(name: "Pod") { fields { name } } }')["__type"]
+    assert "desiredStatus" in {f["name"] for f in pod_type["fields"]}
+
+
+def test_graphql_is_served_over_get_for_tools(gql: _GraphQL) -> None:
+    response = gql.client.get(gql.url, params={"query": "{ gpuTypes { id } }"})
+    assert response.status_code == 200
+    assert RTX_4090 in {g["id"] for g in response.json()["data"]["gpuTypes"]}
+
+
+def test_registry_auth_password_is_never_returned(gql: _GraphQL) -> None:
+    secret = "s3cret-registry-password"
+    created = gql.post(
+        "mutation($i: SaveRegistryAuthInput!) { saveRegistryAuth(input: $i) { id name } }",
+        i={"name": "docker-hub", "username": "me", "password": secret},
+    )
+    auth_id = created.json()["data"]["saveRegistryAuth"]["id"]
+    updated = gql.post(
+        "mutation($i: UpdateRegistryAuthInput!) { updateRegistryAuth(input: $i) { id name } }",
+        i={"id": auth_id, "username": "me", "password": secret + "2"},
+    )
+    listed = gql.post("{ myself { containerRegistryCreds { id name } } }")
+    for response in (created, updated, listed):
+        assert response.status_code == 200
+        assert secret not in response.text
+    assert listed.json()["data"]["myself"]["containerRegistryCreds"] == [
+        {"id": auth_id, "name": "docker-hub"}
+    ]
+    auth_type = gql.data('{ __type(name: "ContainerRegistryAuth") { fields { name } } }')
+    assert "password" not in {f["name"] for f in auth_type["__type"]["fields"]}
+
+
+def test_reset_clears_state(gql: _GraphQL, runpod_emulator: _Server) -> None:
+    _deploy(gql)
+    gql.data(
+        "mutation($i: CreateNetworkVolumeInput!) { createNetworkVolume(input: $i) { id } }",
+        i={"name": "data", "size": 10, "dataCenterId": "EU-RO-1"},
+    )
+    runpod_emulator.control_plane.reset()
+    myself = gql.data("{ myself { pods { id } networkVolumes { id } podTemplates { id } } }")
+    assert myself["myself"] == {"pods": [], "networkVolumes": [], "podTemplates": []}
