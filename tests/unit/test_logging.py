@@ -199,7 +199,7 @@ def test_records_have_exception_text_redacted(capture: Capture, secret: str) -> 
 
 
 def test_records_with_a_preformatted_exc_text_are_redacted(secret: str) -> None:
-    record = logger.makeRecord("runpod_typed", logging.ERROR, "f", 1, "boom", None, None)
+    record = logger.makeRecord("runpod_typed", logging.ERROR, "f", 1, "boom", (), None)
     record.exc_text = f"ValueError: {secret}"
     assert RedactingFilter().filter(record)
     assert record.exc_text == f"ValueError: {MASK}"
@@ -207,7 +207,7 @@ def test_records_with_a_preformatted_exc_text_are_redacted(secret: str) -> None:
 
 def test_records_have_stack_info_redacted(secret: str) -> None:
     record = logger.makeRecord(
-        "runpod_typed", logging.DEBUG, "f", 1, "m", None, None, sinfo=f"Stack: {secret}"
+        "runpod_typed", logging.DEBUG, "f", 1, "m", (), None, sinfo=f"Stack: {secret}"
     )
     assert RedactingFilter().filter(record)
     assert record.stack_info == f"Stack: {MASK}"
