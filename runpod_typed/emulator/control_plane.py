@@ -769,6 +769,10 @@ class ControlPlane:
             raise _not_found("Pod", pod_id)
         return pod
 
+    def _live_pods(self) -> list[_Pod]:
+        """Pods not terminated: a terminated pod holds no template or volume any more."""
+        return [pod for pod in self._pods.values() if pod.phase != "terminated"]
+
     def _live_pod(self, pod_id: Any) -> _Pod:
         pod = self._pod(pod_id)
         if pod.phase == "terminated":
@@ -1053,7 +1057,7 @@ class ControlPlane:
             if template is None:
                 raise _not_found("Template", templateName)
             users = [e.id for e in self._endpoints.values() if e.template_id == template.id]
-            users += [p.id for p in self._pods.values() if p.template_id == template.id]
+            users += [p.id for p in self._live_pods() if p.template_id == template.id]
             if users:
                 raise _error(f"Template {templateName!r} is in use by {', '.join(users)}.")
             del self._templates[template.id]
@@ -1211,8 +1215,7 @@ class ControlPlane:
         inp = input or {}
         with self._lock:
             volume = self._volume(inp.get("id"))
-            self._settle(time.monotonic())
-            users = [p.id for p in self._pods.values() if p.network_volume_id == volume.id]
+            users = [p.id for p in self._live_pods() if p.network_volume_id == volume.id]
             users += [
                 e.id
                 for e in self._endpoints.values()

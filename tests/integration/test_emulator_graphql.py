@@ -5,13 +5,15 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from graphql import OperationDefinitionNode, parse
 
 from runpod_typed.emulator.control_plane import NO_INSTANCES, ControlPlane
 
@@ -316,3 +318,225 @@ def test_reset_clears_state(gql: _GraphQL, runpod_emulator: _Server) -> None:
     runpod_emulator.control_plane.reset()
     myself = gql.data("{ myself { pods { id } networkVolumes { id } podTemplates { id } } }")
     assert myself["myself"] == {"pods": [], "networkVolumes": [], "podTemplates": []}
+
+
+OPERATIONS_DIR = Path(__file__).resolve().parents[2] / "codegen" / "operations"
+Vars = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _operation_documents() -> dict[str, str]:
+    """Operation name -> the text of the file that defines it (fragments included)."""
+    documents: dict[str, str] = {}
+    for path in sorted(OPERATIONS_DIR.glob("*.graphql")):
+        text = path.read_text(encoding="utf-8")
+        for definition in parse(text).definitions:
+            if isinstance(definition, OperationDefinitionNode) and definition.name:
+                documents[definition.name.value] = text
+    return documents
+
+
+def _pod_input(**extra: Any) -> dict[str, Any]:
+    return {"input": {"name": "ops", "imageName": "runpod/base:0.6.2", **extra}}
+
+
+# Each step: (operation, variables built from earlier results, result field, check).
+# Results are kept by operation name, so a later step can use the ids an earlier one made.
+_SCENARIO: list[tuple[str, Vars, str, Callable[[Any], bool]]] = [
+    ("Myself", lambda r: {}, "myself", lambda u: u["id"] and u["clientBalance"] > 0),
+    (
+        "UpdateUserSettings",
+        lambda r: {"input": {"pubKey": "ssh-ed25519 AAAAC3Nza test@host"}},
+        "updateUserSettings",
+        lambda u: u["pubKey"] == "ssh-ed25519 AAAAC3Nza test@host",
+    ),
+    (
+        "GpuTypes",
+        lambda r: {"input": {"id": RTX_4090}, "lowestPrice": {"gpuCount": 2}},
+        "gpuTypes",
+        lambda g: g[0]["id"] == RTX_4090 and g[0]["lowestPrice"]["uninterruptablePrice"] > 0,
+    ),
+    ("CpuTypes", lambda r: {}, "cpuTypes", lambda c: all(t["cores"] > 0 for t in c)),
+    ("DataCenters", lambda r: {}, "dataCenters", lambda d: any(dc["gpuAvailability"] for dc in d)),
+    (
+        "CreateNetworkVolume",
+        lambda r: {"input": {"name": "ops-data", "size": 20, "dataCenterId": "US-TX-3"}},
+        "createNetworkVolume",
+        lambda v: v["size"] == 20 and v["dataCenterId"] == "US-TX-3",
+    ),
+    (
+        "UpdateNetworkVolume",
+        lambda r: {"input": {"id": r["CreateNetworkVolume"]["id"], "size": 40}},
+        "updateNetworkVolume",
+        lambda v: v["size"] == 40,
+    ),
+    ("NetworkVolumes", lambda r: {}, "myself", lambda u: len(u["networkVolumes"]) == 1),
+    (
+        "CreateRegistryAuth",
+        lambda r: {"input": {"name": "ops-registry", "username": "me", "password": "pw"}},
+        "saveRegistryAuth",
+        lambda a: a["name"] == "ops-registry",
+    ),
+    (
+        "UpdateRegistryAuth",
+        lambda r: {
+            "input": {"id": r["CreateRegistryAuth"]["id"], "username": "u", "password": "p"}
+        },
+        "updateRegistryAuth",
+        lambda a: a["id"],
+    ),
+    ("RegistryAuths", lambda r: {}, "myself", lambda u: len(u["containerRegistryCreds"]) == 1),
+    (
+        "SaveTemplate",
+        lambda r: {
+            "input": {
+                "name": "ops-worker",
+                "imageName": "example/worker:1",
+                "dockerArgs": "",
+                "containerDiskInGb": 10,
+                "volumeInGb": 0,
+                "env": [{"key": "MODE", "value": "ops"}],
+                "isServerless": True,
+                "containerRegistryAuthId": r["CreateRegistryAuth"]["id"],
+            }
+        },
+        "saveTemplate",
+        lambda t: t["isServerless"] and t["env"] == [{"key": "MODE", "value": "ops"}],
+    ),
+    ("Templates", lambda r: {}, "myself", lambda u: len(u["podTemplates"]) == 1),
+    (
+        "SaveEndpoint",
+        lambda r: {
+            "input": {
+                "name": "ops-endpoint",
+                "templateId": r["SaveTemplate"]["id"],
+                "gpuIds": "ADA_24,AMPERE_24",
+                "workersMin": 0,
+                "workersMax": 2,
+                "networkVolumeId": r["CreateNetworkVolume"]["id"],
+            }
+        },
+        "saveEndpoint",
+        lambda e: e["workersMax"] == 2 and e["env"] == [{"key": "MODE", "value": "ops"}],
+    ),
+    ("Endpoints", lambda r: {}, "myself", lambda u: len(u["endpoints"]) == 1),
+    (
+        "UpdateEndpointTemplate",
+        lambda r: {
+            "input": {"endpointId": r["SaveEndpoint"]["id"], "templateId": r["SaveTemplate"]["id"]}
+        },
+        "updateEndpointTemplate",
+        lambda e: e["version"] == 1,
+    ),
+    (
+        "CreatePod",
+        lambda r: _pod_input(
+            gpuTypeId=RTX_4090, gpuCount=1, networkVolumeId=r["CreateNetworkVolume"]["id"]
+        ),
+        "podFindAndDeployOnDemand",
+        lambda p: p["desiredStatus"] == "CREATED" and p["machine"]["dataCenterId"] == "US-TX-3",
+    ),
+    ("Pod", lambda r: {"input": {"podId": r["CreatePod"]["id"]}}, "pod", lambda p: p["id"]),
+    ("Pods", lambda r: {}, "myself", lambda u: len(u["pods"]) == 1),
+    (
+        "StopPod",
+        lambda r: {"input": {"podId": r["CreatePod"]["id"]}},
+        "podStop",
+        lambda p: p["desiredStatus"] == "EXITED",
+    ),
+    (
+        "ResumePod",
+        lambda r: {"input": {"podId": r["CreatePod"]["id"], "gpuCount": 1}},
+        "podResume",
+        lambda p: p["desiredStatus"] == "RUNNING",
+    ),
+    (
+        "CreateSpotPod",
+        lambda r: _pod_input(gpuTypeId=RTX_4090, bidPerGpu=0.5),
+        "podRentInterruptable",
+        lambda p: p["podType"] == "INTERRUPTABLE" and p["costPerHr"] == 0.5,
+    ),
+    (
+        "StopPod",
+        lambda r: {"input": {"podId": r["CreateSpotPod"]["id"]}},
+        "podStop",
+        lambda p: p["desiredStatus"] == "EXITED",
+    ),
+    (
+        "BidResumePod",
+        lambda r: {"input": {"podId": r["CreateSpotPod"]["id"], "bidPerGpu": 0.6}},
+        "podBidResume",
+        lambda p: p["desiredStatus"] == "RUNNING" and p["costPerHr"] == 0.6,
+    ),
+    (
+        "CreateCpuPod",
+        lambda r: _pod_input(instanceId="cpu3c-4-8"),
+        "deployCpuPod",
+        lambda p: p["gpuCount"] == 0 and p["vcpuCount"] == 4 and p["memoryInGb"] == 8,
+    ),
+    *(
+        (
+            "TerminatePod",
+            lambda r, made=made: {"input": {"podId": r[made]["id"]}},
+            "podTerminate",
+            lambda result: result is None,
+        )
+        for made in ("CreatePod", "CreateSpotPod", "CreateCpuPod")
+    ),
+    (
+        "SaveEndpoint",
+        lambda r: {
+            "input": {
+                "id": r["SaveEndpoint"]["id"],
+                "name": "ops-endpoint",
+                "templateId": r["SaveTemplate"]["id"],
+                "gpuIds": "ADA_24",
+                "workersMin": 0,
+                "workersMax": 0,
+            }
+        },
+        "saveEndpoint",
+        lambda e: e["workersMax"] == 0 and e["version"] == 2,
+    ),
+    (
+        "DeleteEndpoint",
+        lambda r: {"id": r["SaveEndpoint"]["id"]},
+        "deleteEndpoint",
+        lambda x: x is None,
+    ),
+    (
+        "DeleteTemplate",
+        lambda r: {"templateName": "ops-worker"},
+        "deleteTemplate",
+        lambda x: x is None,
+    ),
+    (
+        "DeleteRegistryAuth",
+        lambda r: {"registryAuthId": r["CreateRegistryAuth"]["id"]},
+        "deleteRegistryAuth",
+        lambda x: x is None,
+    ),
+    (
+        "DeleteNetworkVolume",
+        lambda r: {"input": {"id": r["CreateNetworkVolume"]["id"]}},
+        "deleteNetworkVolume",
+        lambda x: x is None,
+    ),
+]
+
+
+def test_every_sdk_operation_executes_with_sensible_data(gql: _GraphQL) -> None:
+    documents = _operation_documents()
+    assert {name for name, *_ in _SCENARIO} == set(documents), "scenario and operations differ"
+    results: dict[str, Any] = {}
+    for name, variables, field_name, check in _SCENARIO:
+        response = gql.client.post(
+            gql.url,
+            json={"query": documents[name], "operationName": name, "variables": variables(results)},
+        )
+        body = response.json()
+        assert response.status_code == 200 and "errors" not in body, (name, body)
+        result = body["data"][field_name]
+        assert check(result), (name, result)
+        results[name] = result
+    after = gql.data("{ myself { endpoints { id } podTemplates { id } networkVolumes { id } } }")
+    assert after["myself"] == {"endpoints": [], "podTemplates": [], "networkVolumes": []}
