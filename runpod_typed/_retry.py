@@ -123,6 +123,8 @@ class OutcomeKind(enum.Enum):
 # httpx errors raised before any byte of the request left this machine.
 _BEFORE_SEND = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _NEVER_SENDABLE = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+# 501 Not Implemented / 505 HTTP Version Not Supported do not change on a resend.
+_PERMANENT_5XX = frozenset({501, 505})
 
 
 @dataclass(frozen=True)
@@ -175,10 +177,6 @@ class Outcome:
             # that was queued): resend only what cannot do harm twice.
             return idempotent
         return False
-
-
-# 501 Not Implemented / 505 HTTP Version Not Supported do not change on a resend.
-_PERMANENT_5XX = frozenset({501, 505})
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
