@@ -229,6 +229,7 @@ def _lowest_price(obj: Json, _info: object, input: Input | None = None) -> Json:
         "minMemory": gpu.memory_per_gpu_gb * count,
         "minVcpu": gpu.vcpu_per_gpu * count,
         "stockStatus": gpu.stock if fits else None,
+        "availableGpuCounts": [n for n in (1, 2, 4, 8) if n <= gpu.max_gpu_count] if fits else [],
         "rentedCount": rented,
         "totalCount": total,
         "rentalPercentage": round(rented / total, 2),
@@ -476,6 +477,10 @@ class _Pod:
         return round(self.unit_price * units, 4)
 
     @property
+    def gpu_ids(self) -> list[str]:
+        return [f"GPU-{self.machine_id}-{index}" for index in range(self.gpu_count)]
+
+    @property
     def desired_status(self) -> str:
         if self.phase == "starting":
             return "RUNNING" if self.started_before else "CREATED"
@@ -484,9 +489,6 @@ class _Pod:
     def set_phase(self, phase: PodPhase, now: float, event: str) -> None:
         self.phase, self.since, self.running_since = phase, now, None
         self.status_change = _status_text(event)
-
-
-_NOTIFY_SETTINGS = ("notifyPodsStale", "notifyPodsGeneral", "notifyLowBalance", "notifyOther")
 
 
 @dataclass
@@ -499,7 +501,6 @@ class _User:
     min_balance: float = 0.0
     credit_alert_threshold: float = 10.0
     max_serverless_concurrency: int = 30
-    settings: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(_NOTIFY_SETTINGS, True))
 
 
 # --------------------------------------------------------------------------- control plane
@@ -640,6 +641,13 @@ class ControlPlane:
             else None,
             "uptimeSeconds": uptime,
             "locked": False,
+            "version": 0,
+            "costMultiplier": 1.0,
+            "gpuPowerLimitPercent": 100,
+            "volumeEncrypted": False,
+            "consumerUserId": self._user.id,
+            "aiApiId": None,
+            "gpus": [{"id": gpu_id, "podId": pod.id} for gpu_id in pod.gpu_ids],
             "machineId": pod.machine_id,
             "templateId": pod.template_id,
             "networkVolumeId": pod.network_volume_id,
@@ -686,8 +694,8 @@ class ControlPlane:
             "uptimeInSeconds": uptime,
             "ports": ports,
             "gpus": [
-                {"id": f"GPU-{pod.machine_id}-{index}", "gpuUtilPercent": 0, "memoryUtilPercent": 0}
-                for index in range(pod.gpu_count)
+                {"id": gpu_id, "gpuUtilPercent": 0, "memoryUtilPercent": 0}
+                for gpu_id in pod.gpu_ids
             ],
             "container": {"cpuPercent": 0, "memoryPercent": 0},
         }
@@ -752,7 +760,10 @@ class ControlPlane:
             "referralEarned": 0.0,
             "templateEarned": 0.0,
             "serverlessDiscount": None,
-            **user.settings,
+            "notifyPodsStale": True,
+            "notifyPodsGeneral": True,
+            "notifyLowBalance": True,
+            "notifyOther": True,
             "pods": pods,
             "endpoints": [self._endpoint_view(e) for e in self._endpoints.values()],
             "podTemplates": [t.view() for t in self._templates.values()],
@@ -841,11 +852,6 @@ class ControlPlane:
             user = self._user
             if inp.get("pubKey") is not None:
                 user.pub_key = str(inp["pubKey"])
-            if inp.get("creditAlertThreshold") is not None:
-                user.credit_alert_threshold = float(inp["creditAlertThreshold"])
-            user.settings.update(
-                {k: bool(inp[k]) for k in _NOTIFY_SETTINGS if inp.get(k) is not None}
-            )
             return self._user_view()
 
     # ----------------------------------------------------------------- pods

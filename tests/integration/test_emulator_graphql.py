@@ -13,9 +13,16 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from graphql import OperationDefinitionNode, parse
+from graphql import (
+    GraphQLNamedType,
+    GraphQLObjectType,
+    OperationDefinitionNode,
+    build_schema,
+    get_named_type,
+    parse,
+)
 
-from runpod_typed.emulator.control_plane import NO_INSTANCES, ControlPlane
+from runpod_typed.emulator.control_plane import NO_INSTANCES, ControlPlane, load_sdl
 
 RTX_4090 = "NVIDIA GeForce RTX 4090"
 SOLD_OUT_GPU = "NVIDIA H100 NVL"
@@ -540,3 +547,52 @@ def test_every_sdk_operation_executes_with_sensible_data(gql: _GraphQL) -> None:
         results[name] = result
     after = gql.data("{ myself { endpoints { id } podTemplates { id } networkVolumes { id } } }")
     assert after["myself"] == {"endpoints": [], "podTemplates": [], "networkVolumes": []}
+
+
+def _select_everything(type_: GraphQLNamedType, depth: int) -> str:
+    """A selection of every argument-free field of `type_`, nested `depth` levels deep."""
+    assert isinstance(type_, GraphQLObjectType)
+    fields = []
+    for name, definition in type_.fields.items():
+        inner = get_named_type(definition.type)
+        if definition.args:
+            continue
+        if isinstance(inner, GraphQLObjectType):
+            if depth > 0:
+                fields.append(f"{name} {_select_everything(inner, depth - 1)}")
+        else:
+            fields.append(name)
+    return "{ " + " ".join(fields) + " }"
+
+
+def test_every_field_resolves_for_populated_state(gql: _GraphQL) -> None:
+    """Non-null fields the SDL declares must get values: an omission shows up as an error."""
+    schema = build_schema(load_sdl())
+    volume = gql.data(
+        'mutation { createNetworkVolume(input: {name: "v", size: 5, dataCenterId: "EU-RO-1"})'
+        " { id } }"
+    )["createNetworkVolume"]
+    template = gql.data(
+        'mutation { saveTemplate(input: {name: "t", imageName: "i", dockerArgs: "",'
+        " containerDiskInGb: 5, volumeInGb: 0, env: [], isServerless: true}) { id } }"
+    )["saveTemplate"]
+    gql.data(
+        'mutation($t: String!, $v: String) { saveEndpoint(input: {name: "e", templateId: $t,'
+        ' gpuIds: "ADA_24", networkVolumeId: $v}) { id } }',
+        t=template["id"],
+        v=volume["id"],
+    )
+    gql.data(
+        'mutation { saveRegistryAuth(input: {name: "r", username: "u", password: "p"}) { id } }'
+    )
+    pod = _deploy(gql, networkVolumeId=volume["id"], ports="22/tcp")
+    _poll_status(gql, pod["id"], "RUNNING")
+
+    everything = _select_everything(schema.query_type, 4)  # type: ignore[arg-type]
+    lowest_price = _select_everything(schema.type_map["LowestPrice"], 0)
+    # Root fields merge, so this adds lowestPrice (skipped for its argument) to gpuTypes.
+    body = gql(f"query {everything[:-1]} gpuTypes {{ lowestPrice {lowest_price} }} }}")
+    assert "errors" not in body, body["errors"][:3]
+    myself = body["data"]["myself"]
+    assert all(len(myself[k]) == 1 for k in ("pods", "endpoints", "podTemplates", "networkVolumes"))
+    assert myself["pods"][0]["runtime"]["ports"][0]["privatePort"] == 22
