@@ -1,0 +1,76 @@
+"""Base class of the generated sync GraphQL client (`RunpodGraphQLClient`).
+
+ariadne-codegen copies this file into generated/graphql/. The generated client
+owns no HTTP: each operation becomes a JSON-ready payload handed to `send`,
+which the facade backs with its transport (key, retries, error mapping, and
+raising on GraphQL errors), so sync and async clients share one behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+# In codegen/ this is ariadne-codegen's template; codegen.postprocess points the copy in
+# generated/graphql/ at the package's own `.base_model`.
+from ariadne_codegen.client_generators.dependencies.base_model import UnsetType
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
+
+Payload = dict[str, Any]
+Send = Callable[[Payload], dict[str, Any]]
+
+
+def build_payload(
+    query: str,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    extra: dict[str, Any],
+) -> Payload:
+    """The GraphQL request body; variables left UNSET are omitted, inputs use wire names."""
+    if extra:
+        raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(extra))}")
+    return {
+        "query": query,
+        "operationName": operation_name,
+        "variables": {
+            name: _to_wire(value)
+            for name, value in (variables or {}).items()
+            if not isinstance(value, UnsetType)
+        },
+    }
+
+
+def _to_wire(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    if isinstance(value, list):
+        return [_to_wire(item) for item in value]
+    return to_jsonable_python(value)
+
+
+def response_data(response: dict[str, Any]) -> dict[str, Any]:
+    """The `data` object of an answer `send` already checked for GraphQL errors."""
+    data = response.get("data")
+    if not isinstance(data, dict):
+        raise ValueError("the GraphQL answer has no 'data' object")
+    return data
+
+
+class GraphQLBaseClient:
+    """Turns generated operation calls into payloads for `send`."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+
+    def execute(
+        self,
+        query: str,
+        operation_name: str | None = None,
+        variables: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        return self._send(build_payload(query, operation_name, variables, kwargs))
+
+    def get_data(self, response: dict[str, Any]) -> dict[str, Any]:
+        return response_data(response)
