@@ -1,0 +1,109 @@
+"""Command line: serve the emulator until SIGINT/SIGTERM.
+
+Prints exactly one line, ``READY http://HOST:PORT``, once it accepts connections
+(with ``--port 0`` the port is the one the system picked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from runpod_typed.emulator._emulator import Emulator
+from runpod_typed.emulator._faults import FaultSpec
+from runpod_typed.emulator._server import serve_forever
+from runpod_typed.emulator.handlers import BUILTIN_HANDLERS
+
+_FAULTS_HELP = """\
+fault spec: sections separated by ';', e.g.
+  seed=7;run:drop=0.05,503=0.05;status:429=0.1,latency=0.02;*:malformed=0.01
+A section ROUTES:KEY=VALUE,... applies to routes matching the glob ROUTES (run, runsync,
+status, status-sync, stream, cancel, retry, purge-queue, health, graphql, or *).
+Keys (probabilities 0..1, at most one fault per request):
+  500 502 503   answer that status instead (no job is created)
+  429           answer 429 with Retry-After: <retry_after> (default 1 s)
+  drop          close the connection without an answer (no job is created)
+  drop_after    process the request (the job is created), then close without the answer
+  malformed     process the request, then answer 200 with truncated JSON
+  latency       seconds added to every matching request
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m runpod_typed.emulator",
+        description="A local RunPod: GraphQL at /graphql, the serverless job API at /v2.",
+        epilog=_FAULTS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument(
+        "--api-key", help="the only key accepted (default: any non-empty key is accepted)"
+    )
+    parser.add_argument(
+        "--handler",
+        action="append",
+        default=[],
+        metavar="[ENDPOINT_ID=]module:function",
+        help=(
+            "handler for one endpoint id, or (without ENDPOINT_ID=) for every id without "
+            f"its own; also a built-in name ({', '.join(BUILTIN_HANDLERS)}). Repeatable. "
+            "Default: ids echo/sleep/tokens/fail use those built-ins, others 'demo'."
+        ),
+    )
+    parser.add_argument("--workers", type=int, default=4, help="workers per endpoint")
+    parser.add_argument("--faults", type=FaultSpec.parse, help="fault spec (see below)")
+    parser.add_argument(
+        "--no-rate-limits", action="store_true", help="do not enforce RunPod's rate limits"
+    )
+    parser.add_argument(
+        "--no-long-poll",
+        action="store_true",
+        help="answer /status-sync with 404 and ignore `wait` (clients fall back to polling)",
+    )
+    parser.add_argument("--pod-transition-seconds", type=float, default=0.2)
+    parser.add_argument("--webhook-retry-delay", type=float, default=10.0)
+    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    handlers: dict[str, str] = {}
+    default_handler: str | None = None
+    for spec in args.handler:
+        endpoint_id, sep, target = spec.rpartition("=")
+        if sep:
+            handlers[endpoint_id] = target
+        else:
+            default_handler = target
+    try:
+        emulator = Emulator(
+            api_key=args.api_key,
+            handlers=handlers if args.handler else None,
+            default_handler=default_handler,
+            workers=args.workers,
+            faults=args.faults,
+            rate_limits=not args.no_rate_limits,
+            long_poll=not args.no_long_poll,
+            pod_transition_seconds=args.pod_transition_seconds,
+            webhook_retry_delay=args.webhook_retry_delay,
+        )
+    except (ImportError, AttributeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    host = f"[{args.host}]" if ":" in args.host else args.host
+
+    def ready(port: int) -> None:
+        print(f"READY http://{host}:{port}", flush=True)
+
+    serve_forever(emulator.app, args.host, args.port, on_ready=ready, on_exit=emulator.prepare_stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

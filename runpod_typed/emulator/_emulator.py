@@ -1,0 +1,220 @@
+"""`Emulator`: a local RunPod (GraphQL control plane + serverless job API) as one object.
+
+    from runpod_typed.emulator import Emulator
+
+    with Emulator(handlers={"my-endpoint": my_handler}).serve() as server:
+        ...  # point a client at server.graphql_url / server.endpoint_base_url
+
+`.app` is the ASGI application for other servers; `.serve()` runs it with uvicorn in
+a background thread. State (jobs, counters) lives on the serving loop and does not
+survive a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from runpod_typed.emulator._app import EmulatorApp
+from runpod_typed.emulator._counters import Counters
+from runpod_typed.emulator._faults import FaultInjector, FaultSpec
+from runpod_typed.emulator._queue import JobStore
+from runpod_typed.emulator._ratelimit import RUNPOD_RATE_LIMITS, RateLimit, RateLimiter
+from runpod_typed.emulator._settings import JobSettings
+from runpod_typed.emulator.handlers import BUILTIN_HANDLERS, Handler, load_handler
+
+if TYPE_CHECKING:
+    from runpod_typed.emulator.control_plane import ControlPlane
+
+T = TypeVar("T")
+
+
+class Emulator:
+    """A local RunPod.
+
+    Args:
+        api_key: the only key accepted; None accepts any non-empty key.
+        handlers: endpoint id -> handler (callable, built-in name or "module:function").
+        default_handler: serves endpoint ids without a handler of their own. With neither
+            `handlers` nor `default_handler`, the ids echo/sleep/tokens/fail get those
+            built-ins and every other id the `demo` handler; otherwise an endpoint id
+            without a handler answers 404.
+        workers: workers per endpoint (0: jobs stay queued).
+        faults: faults to inject (see `FaultSpec`).
+        rate_limits: True for RunPod's limits, False for none, or a mapping of route ->
+            `RateLimit` replacing RunPod's numbers for those routes.
+        long_poll: False makes /status-sync answer 404 and ignores `wait` elsewhere.
+        pod_transition_seconds: how long control-plane pods take per state change.
+        webhook_retry_delay: seconds between webhook delivery attempts (RunPod: 10).
+        settings: job limits and retention (see `JobSettings`).
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        handlers: Mapping[str, Handler | str] | None = None,
+        default_handler: Handler | str | None = None,
+        workers: int = 4,
+        faults: FaultSpec | str | None = None,
+        rate_limits: bool | Mapping[str, RateLimit] = True,
+        long_poll: bool = True,
+        pod_transition_seconds: float = 0.2,
+        webhook_retry_delay: float = 10.0,
+        settings: JobSettings | None = None,
+    ) -> None:
+        if workers < 0:
+            raise ValueError("workers must be 0 or more")
+        if api_key is not None and not api_key:
+            raise ValueError("api_key must be a non-empty string or None")
+        self._handlers = {
+            endpoint_id: load_handler(spec) for endpoint_id, spec in (handlers or {}).items()
+        }
+        self._default_handler = None if default_handler is None else load_handler(default_handler)
+        self._builtins = handlers is None and default_handler is None
+        self._faults = FaultSpec.parse(faults) if isinstance(faults, str) else faults
+        self._pod_transition_seconds = pod_transition_seconds
+        self.settings = settings or JobSettings()
+        self._counters = Counters()
+        if rate_limits is True:
+            limiter: RateLimiter | None = RateLimiter(RUNPOD_RATE_LIMITS)
+        elif rate_limits is False:
+            limiter = None
+        else:
+            limiter = RateLimiter({**RUNPOD_RATE_LIMITS, **rate_limits})
+        self._store = JobStore(
+            settings=self.settings,
+            resolve_handler=self._resolve_handler,
+            workers=workers,
+            counters=self._counters,
+            webhook_retry_delay=webhook_retry_delay,
+        )
+        self.app = EmulatorApp(
+            api_key=api_key,
+            store=self._store,
+            counters=self._counters,
+            faults=FaultInjector(self._faults, self._counters),
+            limiter=limiter,
+            long_poll=long_poll,
+            settings=self.settings,
+            control_plane_factory=self._make_control_plane,
+            on_reset=self._reset_now,
+        )
+
+    def __repr__(self) -> str:
+        return f"Emulator(workers={self._store.worker_count}, app={self.app!r})"
+
+    def _resolve_handler(self, endpoint_id: str) -> Handler | None:
+        handler = self._handlers.get(endpoint_id, self._default_handler)
+        if handler is None and self._builtins:
+            return BUILTIN_HANDLERS.get(endpoint_id, BUILTIN_HANDLERS["demo"])
+        return handler
+
+    def _make_control_plane(self) -> ControlPlane:
+        from runpod_typed.emulator.control_plane import ControlPlane
+
+        return ControlPlane(pod_transition_seconds=self._pod_transition_seconds)
+
+    # ------------------------------------------------------------------ serving
+
+    @contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningEmulator]:
+        """Serve on `host:port` (0: a free port) from a background thread while in the block."""
+        from runpod_typed.emulator._server import serve_in_thread
+
+        with serve_in_thread(self.app, host, port, self.prepare_stop) as bound_port:
+            yield RunningEmulator(self, host, bound_port)
+
+    def prepare_stop(self) -> None:
+        """Answer pending long polls at once: the server is about to stop."""
+        loop = self.app.loop
+        if loop is not None and loop.is_running():
+            loop.call_soon_threadsafe(self._store.wake_all)
+
+    # ------------------------------------------------------------------ for tests
+
+    def _on_loop(self, call: Callable[[], T]) -> T:
+        """Run `call` on the serving loop (state is only touched there), or here if none."""
+        loop = self.app.loop
+        if loop is None or not loop.is_running():
+            return call()
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if current is loop:
+            return call()
+
+        async def on_loop() -> T:
+            return call()
+
+        return asyncio.run_coroutine_threadsafe(on_loop(), loop).result(timeout=30)
+
+    def counters(self) -> dict[str, Any]:
+        """Requests per route and status, faults, jobs per input fingerprint, final states."""
+        return self._on_loop(self._counters.snapshot)
+
+    def set_faults(self, spec: FaultSpec | str | None) -> None:
+        """Replace the injected faults (None: none); seeded generators restart."""
+        parsed = FaultSpec.parse(spec) if isinstance(spec, str) else spec
+        self._on_loop(lambda: self.app.faults.set_spec(parsed))
+
+    def reset(self) -> None:
+        """Forget all jobs, counters, rate-limit windows and control-plane state; faults go
+        back to those given at construction."""
+        self._on_loop(self._reset_now)
+
+    def _reset_now(self) -> None:
+        self._store.reset()
+        self._counters.reset()
+        self.app.faults.set_spec(self._faults)
+        if self.app.limiter is not None:
+            self.app.limiter.reset()
+        if self.app.control_plane is not None:
+            self.app.control_plane.reset()
+
+    def job_state(self, endpoint_id: str, job_id: str) -> dict[str, Any] | None:
+        """The job as /status would show it, or None if it does not exist (any more)."""
+
+        def read() -> dict[str, Any] | None:
+            job = self._store.get(endpoint_id, job_id)
+            return None if job is None else job.status_body()
+
+        return self._on_loop(read)
+
+
+@dataclass(frozen=True)
+class RunningEmulator:
+    """A served emulator: its URLs, and the `Emulator` test helpers."""
+
+    emulator: Emulator
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.url}/graphql"
+
+    @property
+    def endpoint_base_url(self) -> str:
+        return f"{self.url}/v2"
+
+    def counters(self) -> dict[str, Any]:
+        return self.emulator.counters()
+
+    def set_faults(self, spec: FaultSpec | str | None) -> None:
+        self.emulator.set_faults(spec)
+
+    def reset(self) -> None:
+        self.emulator.reset()
+
+    def job_state(self, endpoint_id: str, job_id: str) -> dict[str, Any] | None:
+        return self.emulator.job_state(endpoint_id, job_id)

@@ -1,0 +1,535 @@
+"""Jobs and their queues: what the job API routes read and change.
+
+Each endpoint has a queue (normal, then low priority) served by N worker tasks on
+the server's event loop. A worker runs the endpoint's handler -- async handlers on
+the loop, plain functions and plain generators in a thread pool -- under the job's
+execution timeout. Jobs move IN_QUEUE -> IN_PROGRESS -> COMPLETED / FAILED /
+CANCELLED / TIMED_OUT; a FAILED or TIMED_OUT job can be retried (same id, back to
+IN_QUEUE). Long polls wait on per-job futures that every change resolves, so they
+answer as soon as the job (or a stream chunk) is ready. Timers expire jobs: an
+unfinished job when its ttl runs out, a finished one when its retention ends; an
+expired job is gone (404).
+
+Everything here runs on the server's event loop; nothing is locked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import inspect
+import json
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Generator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from runpod_typed.emulator import handlers
+from runpod_typed.emulator._counters import Counters
+from runpod_typed.emulator._requests import BadRequest, JobRequest
+from runpod_typed.emulator._settings import JobSettings
+from runpod_typed.emulator._webhooks import WebhookSender
+from runpod_typed.emulator.handlers import Handler
+
+IN_QUEUE = "IN_QUEUE"
+IN_PROGRESS = "IN_PROGRESS"
+COMPLETED = "COMPLETED"
+FAILED = "FAILED"
+CANCELLED = "CANCELLED"
+TIMED_OUT = "TIMED_OUT"
+FINAL_STATES = frozenset({COMPLETED, FAILED, CANCELLED, TIMED_OUT})
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+@dataclass(eq=False, slots=True)
+class Job:
+    """One job; times are the loop's clock (seconds)."""
+
+    id: str
+    endpoint_id: str
+    input: Any
+    webhook: str | None
+    execution_timeout: float
+    ttl: float
+    low_priority: bool
+    retention: float
+    created_at: float
+    status: str = IN_QUEUE
+    attempt: int = 0
+    """Bumped by retry, so results of an earlier attempt are recognised and dropped."""
+    retries: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    worker_id: str | None = None
+    output: Any = None
+    progress: Any = None
+    has_progress: bool = False
+    error: str | None = None
+    chunks: list[Any] = field(default_factory=list)
+    stream_cursor: int = 0
+    waiters: list[asyncio.Future[None]] | None = None
+    task: asyncio.Task[Any] | None = None
+    expiry: asyncio.TimerHandle | None = None
+    removed: bool = False
+
+    def status_body(self) -> dict[str, Any]:
+        """The job as /status shows it."""
+        body: dict[str, Any] = {"id": self.id, "status": self.status}
+        if self.started_at is not None:
+            body["delayTime"] = _ms(self.started_at - self.created_at)
+            if self.finished_at is not None:
+                body["executionTime"] = _ms(self.finished_at - self.started_at)
+        if self.status == COMPLETED:
+            body["output"] = self.output
+        elif self.status == IN_PROGRESS and self.has_progress:
+            body["output"] = self.progress
+        if self.error is not None:
+            body["error"] = self.error
+        if self.worker_id is not None:
+            body["workerId"] = self.worker_id
+        if self.retries:
+            body["retries"] = self.retries
+        return body
+
+    def short_body(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status}
+
+
+class EndpointQueue:
+    """The queue, workers and health counters of one endpoint id."""
+
+    def __init__(self, endpoint_id: str, handler: Handler, workers: int) -> None:
+        self.id = endpoint_id
+        self.handler = handler
+        self.worker_count = workers
+        self.queue: deque[tuple[Job, int]] = deque()
+        self.low_queue: deque[tuple[Job, int]] = deque()
+        self.idle: deque[asyncio.Future[None]] = deque()
+        self.workers: list[asyncio.Task[None]] = []
+        self.in_queue = 0
+        self.in_progress = 0
+        self.completed = 0
+        self.failed = 0
+        self.retried = 0
+
+    def health(self) -> dict[str, Any]:
+        running = min(self.in_progress, self.worker_count)
+        idle = self.worker_count - running
+        return {
+            "jobs": {
+                "completed": self.completed,
+                "failed": self.failed,
+                "inProgress": self.in_progress,
+                "inQueue": self.in_queue,
+                "retried": self.retried,
+            },
+            "workers": {
+                "idle": idle,
+                "running": running,
+                "initializing": 0,
+                "ready": idle,
+                "throttled": 0,
+                "unhealthy": 0,
+            },
+        }
+
+
+class JobStore:
+    """All jobs of all endpoints, their workers and timers."""
+
+    def __init__(
+        self,
+        *,
+        settings: JobSettings,
+        resolve_handler: Callable[[str], Handler | None],
+        workers: int,
+        counters: Counters,
+        webhook_retry_delay: float,
+    ) -> None:
+        self.settings = settings
+        self.resolve_handler = resolve_handler
+        self.worker_count = workers
+        self.counters = counters
+        self.webhooks = WebhookSender(
+            counters, attempts=settings.webhook_attempts, retry_delay=webhook_retry_delay
+        )
+        self.jobs: dict[str, Job] = {}
+        self.endpoints: dict[str, EndpointQueue] = {}
+        self.closing = False
+        self._executor: ThreadPoolExecutor | None = None
+
+    # ------------------------------------------------------------------ lookups
+
+    def endpoint(self, endpoint_id: str) -> EndpointQueue | None:
+        """The endpoint with this id, started on first use; None if no handler serves it."""
+        endpoint = self.endpoints.get(endpoint_id)
+        if endpoint is None:
+            handler = self.resolve_handler(endpoint_id)
+            if handler is None:
+                return None
+            endpoint = self.endpoints[endpoint_id] = EndpointQueue(
+                endpoint_id, handler, self.worker_count
+            )
+            loop = asyncio.get_running_loop()
+            endpoint.workers = [
+                loop.create_task(self._work(endpoint, index)) for index in range(self.worker_count)
+            ]
+        return endpoint
+
+    def get(self, endpoint_id: str, job_id: str) -> Job | None:
+        job = self.jobs.get(job_id)
+        return job if job is not None and job.endpoint_id == endpoint_id else None
+
+    # ------------------------------------------------------------------ changes
+
+    def submit(self, endpoint: EndpointQueue, request: JobRequest, *, sync: bool) -> Job:
+        loop = asyncio.get_running_loop()
+        retention = (
+            self.settings.runsync_retention_seconds if sync else self.settings.run_retention_seconds
+        )
+        job = Job(
+            id=f"{uuid.uuid4()}-e1",
+            endpoint_id=endpoint.id,
+            input=request.input,
+            webhook=request.webhook,
+            execution_timeout=request.execution_timeout,
+            ttl=request.ttl,
+            low_priority=request.low_priority,
+            retention=retention,
+            created_at=loop.time(),
+        )
+        self.jobs[job.id] = job
+        self.counters.job_created(request.input)
+        endpoint.in_queue += 1
+        self._enqueue(endpoint, job)
+        return job
+
+    def cancel(self, job: Job) -> None:
+        """Cancel a queued or running job (a finished one is left as it is)."""
+        if job.status in FINAL_STATES:
+            return
+        task = job.task
+        self._finish(job, CANCELLED)
+        if task is not None:
+            task.cancel()
+
+    def retry(self, job: Job) -> None:
+        if job.status not in (FAILED, TIMED_OUT):
+            raise BadRequest(
+                f"job {job.id} is {job.status}: only FAILED or TIMED_OUT jobs can be retried"
+            )
+        endpoint = self.endpoints[job.endpoint_id]
+        job.attempt += 1
+        job.retries += 1
+        job.started_at = job.finished_at = job.worker_id = job.error = job.output = None
+        job.progress, job.has_progress = None, False
+        job.chunks = []
+        job.stream_cursor = 0
+        endpoint.retried += 1
+        self._set_status(job, IN_QUEUE)
+        self._enqueue(endpoint, job)
+
+    def purge(self, endpoint: EndpointQueue) -> int:
+        """Remove every queued job of the endpoint (running ones keep running)."""
+        removed = 0
+        for queue in (endpoint.queue, endpoint.low_queue):
+            for job, attempt in queue:
+                if self._is_current(job, attempt, IN_QUEUE):
+                    self._remove(job)
+                    removed += 1
+            queue.clear()
+        return removed
+
+    def take_stream(self, job: Job) -> dict[str, Any]:
+        """The chunks produced since the previous /stream call for this job."""
+        fresh = job.chunks[job.stream_cursor :]
+        job.stream_cursor = len(job.chunks)
+        body: dict[str, Any] = {
+            "id": job.id,
+            "status": job.status,
+            "stream": [{"output": chunk} for chunk in fresh],
+        }
+        if job.error is not None:
+            body["error"] = job.error
+        return body
+
+    # ------------------------------------------------------------------ waiting
+
+    async def wait(self, job: Job, ready: Callable[[Job], bool], timeout: float) -> None:
+        """Return when `ready(job)`, the job is gone, the server stops, or `timeout` passes."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (ready(job) or job.removed or self.closing):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            waiter = loop.create_future()
+            if job.waiters is None:
+                job.waiters = []
+            job.waiters.append(waiter)
+            try:
+                await asyncio.wait((waiter,), timeout=remaining)
+            finally:
+                if not waiter.done():
+                    waiter.cancel()
+                    job.waiters.remove(waiter)
+
+    def _notify(self, job: Job) -> None:
+        if job.waiters:
+            for waiter in job.waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            job.waiters = None
+
+    def wake_all(self) -> None:
+        """Answer every long poll now: the server is stopping."""
+        self.closing = True
+        for job in self.jobs.values():
+            self._notify(job)
+
+    # ------------------------------------------------------------------ state
+
+    @staticmethod
+    def _is_current(job: Job, attempt: int, status: str) -> bool:
+        return job.attempt == attempt and job.status == status and not job.removed
+
+    def _enqueue(self, endpoint: EndpointQueue, job: Job) -> None:
+        queue = endpoint.low_queue if job.low_priority else endpoint.queue
+        queue.append((job, job.attempt))
+        self._expire_at(job, job.ttl)
+        while endpoint.idle:
+            waiter = endpoint.idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+
+    def _set_status(self, job: Job, status: str) -> None:
+        endpoint = self.endpoints[job.endpoint_id]
+        if job.status == IN_QUEUE:
+            endpoint.in_queue -= 1
+        elif job.status == IN_PROGRESS:
+            endpoint.in_progress -= 1
+        if status == IN_QUEUE:
+            endpoint.in_queue += 1
+        elif status == IN_PROGRESS:
+            endpoint.in_progress += 1
+        job.status = status
+        self._notify(job)
+
+    def _finish(
+        self, job: Job, status: str, *, output: Any = None, error: str | None = None
+    ) -> None:
+        endpoint = self.endpoints[job.endpoint_id]
+        job.finished_at = asyncio.get_running_loop().time()
+        job.output, job.error = output, error
+        if status == COMPLETED:
+            endpoint.completed += 1
+        elif status in (FAILED, TIMED_OUT):
+            endpoint.failed += 1
+        self._set_status(job, status)
+        self.counters.job_final(job.id, status)
+        self._expire_at(job, job.retention)
+        if job.webhook is not None:
+            self.webhooks.send(job.webhook, job.status_body())
+
+    def _expire_at(self, job: Job, delay: float) -> None:
+        if job.expiry is not None:
+            job.expiry.cancel()
+        job.expiry = asyncio.get_running_loop().call_later(delay, self._remove, job)
+
+    def _remove(self, job: Job) -> None:
+        """Forget a job (ttl or retention over, purged): it answers 404 from now on."""
+        if job.removed:
+            return
+        endpoint = self.endpoints[job.endpoint_id]
+        if job.status == IN_QUEUE:
+            endpoint.in_queue -= 1
+        elif job.status == IN_PROGRESS:
+            endpoint.in_progress -= 1
+        job.removed = True
+        if job.task is not None:
+            job.task.cancel()
+        if job.expiry is not None:
+            job.expiry.cancel()
+        self.jobs.pop(job.id, None)
+        self._notify(job)
+
+    # ------------------------------------------------------------------ workers
+
+    async def _work(self, endpoint: EndpointQueue, index: int) -> None:
+        worker_id = f"{endpoint.id}-worker-{index}"
+        loop = asyncio.get_running_loop()
+        while True:
+            job = self._next(endpoint)
+            if job is None:
+                waiter = loop.create_future()
+                endpoint.idle.append(waiter)
+                await waiter
+                continue
+            await self._execute(job, endpoint.handler, worker_id)
+
+    def _next(self, endpoint: EndpointQueue) -> Job | None:
+        for queue in (endpoint.queue, endpoint.low_queue):
+            while queue:
+                job, attempt = queue.popleft()
+                if self._is_current(job, attempt, IN_QUEUE):
+                    return job
+        return None
+
+    async def _execute(self, job: Job, handler: Handler, worker_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        attempt = job.attempt
+        job.worker_id = worker_id
+        job.started_at = loop.time()
+        self._set_status(job, IN_PROGRESS)
+        handlers._progress_sinks[job.id] = functools.partial(self._progress, loop, job, attempt)
+        task = loop.create_task(self._run_handler(handler, job, attempt))
+        job.task = task
+        try:
+            done, _ = await asyncio.wait((task,), timeout=job.execution_timeout)
+        finally:
+            job.task = None
+            handlers._progress_sinks.pop(job.id, None)
+            if not task.done():
+                task.cancel()
+        if not self._is_current(job, attempt, IN_PROGRESS):
+            return  # cancelled or expired meanwhile: the result is discarded
+        if not done:
+            self._finish(
+                job,
+                TIMED_OUT,
+                error=f"job exceeded its execution timeout of {_ms(job.execution_timeout)} ms",
+            )
+        elif task.cancelled():
+            self._finish(job, FAILED, error="the handler was cancelled")
+        elif (exc := task.exception()) is not None:
+            self._finish(job, FAILED, error=str(exc) or type(exc).__name__)
+        else:
+            self._complete(job, task.result())
+
+    def _complete(self, job: Job, result: Any) -> None:
+        if isinstance(result, dict) and "error" in result:
+            self._finish(job, FAILED, error=str(result["error"]))
+            return
+        try:
+            json.dumps(result)
+        except (TypeError, ValueError) as exc:
+            self._finish(job, FAILED, error=f"the handler's output is not JSON: {exc}")
+            return
+        self._finish(job, COMPLETED, output=result)
+
+    def _progress(
+        self, loop: asyncio.AbstractEventLoop, job: Job, attempt: int, value: Any
+    ) -> None:
+        """`progress_update` sink; may be called from a handler's thread."""
+
+        def apply() -> None:
+            if self._is_current(job, attempt, IN_PROGRESS):
+                job.progress, job.has_progress = value, True
+                self._notify(job)
+
+        loop.call_soon_threadsafe(apply)
+
+    def executor(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=max(16, 4 * self.worker_count), thread_name_prefix="emulator-handler"
+            )
+        return self._executor
+
+    async def _run_handler(self, handler: Handler, job: Job, attempt: int) -> Any:
+        loop = asyncio.get_running_loop()
+        payload = {"id": job.id, "input": job.input}
+        if (
+            inspect.iscoroutinefunction(handler)
+            or inspect.isasyncgenfunction(handler)
+            or inspect.isgeneratorfunction(handler)
+        ):
+            result = handler(payload)
+        else:
+            result = await loop.run_in_executor(self.executor(), handler, payload)
+        if inspect.isawaitable(result):
+            result = await result
+        if inspect.isasyncgen(result):
+            return await self._drain_async(result, job, attempt)
+        if inspect.isgenerator(result):
+            return await loop.run_in_executor(
+                self.executor(), self._drain_sync, result, job, attempt, loop
+            )
+        return result
+
+    def _check_chunk(self, chunk: Any) -> None:
+        try:
+            size = len(json.dumps(chunk))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"a stream chunk is not JSON: {exc}") from None
+        if size > self.settings.max_chunk_bytes:
+            raise ValueError(
+                f"a stream chunk of {size} bytes exceeds the limit of "
+                f"{self.settings.max_chunk_bytes} bytes"
+            )
+
+    def _add_chunk(self, job: Job, attempt: int, chunk: Any) -> None:
+        if self._is_current(job, attempt, IN_PROGRESS):
+            job.chunks.append(chunk)
+            self._notify(job)
+
+    async def _drain_async(self, chunks: AsyncIterator[Any], job: Job, attempt: int) -> list[Any]:
+        output: list[Any] = []
+        async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+            async for chunk in chunks:
+                self._check_chunk(chunk)
+                output.append(chunk)
+                self._add_chunk(job, attempt, chunk)
+        return output
+
+    def _drain_sync(
+        self,
+        chunks: Generator[object, Any, object],
+        job: Job,
+        attempt: int,
+        loop: asyncio.AbstractEventLoop,
+    ) -> list[object]:
+        """Run a plain generator in a thread, handing each chunk to the loop as it comes."""
+        output: list[object] = []
+        with contextlib.closing(chunks):
+            for chunk in chunks:
+                if not self._is_current(job, attempt, IN_PROGRESS):
+                    break
+                self._check_chunk(chunk)
+                output.append(chunk)
+                loop.call_soon_threadsafe(self._add_chunk, job, attempt, chunk)
+        return output
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def reset(self) -> None:
+        """Forget every job and endpoint, stopping workers, handlers, timers and webhooks."""
+        for endpoint in self.endpoints.values():
+            for worker in endpoint.workers:
+                worker.cancel()
+        for job in list(self.jobs.values()):
+            job.removed = True
+            if job.task is not None:
+                job.task.cancel()
+            if job.expiry is not None:
+                job.expiry.cancel()
+            handlers._progress_sinks.pop(job.id, None)
+            self._notify(job)
+        self.jobs.clear()
+        self.endpoints.clear()
+        self.webhooks.cancel_all()
+
+    async def aclose(self) -> None:
+        self.closing = True
+        self.reset()
+        await self.webhooks.aclose()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None

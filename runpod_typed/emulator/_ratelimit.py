@@ -1,0 +1,69 @@
+"""RunPod's per-endpoint rate limits on the job API, enforced with sliding windows.
+
+A request over a route's budget (requests per window, or requests in flight at once)
+gets 429 with `Retry-After`, as RunPod answers. `/status` and `/status-sync` share one
+budget; routes without a published limit (`/retry`, `/health`) are not limited.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict, deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `requests` per `window_seconds`, and at most `concurrent` in flight (None: no cap)."""
+
+    requests: int
+    concurrent: int | None = None
+    window_seconds: float = 10.0
+
+
+#: RunPod's published numbers, per endpoint.
+RUNPOD_RATE_LIMITS: Mapping[str, RateLimit] = {
+    "run": RateLimit(1000, 200),
+    "runsync": RateLimit(2000, 400),
+    "status": RateLimit(2000, 400),
+    "stream": RateLimit(2000, 400),
+    "cancel": RateLimit(100, 20),
+    "purge-queue": RateLimit(2),
+}
+
+_BUDGET_OF_ROUTE = {"status-sync": "status"}
+
+
+class RateLimiter:
+    """Admits or refuses requests per (endpoint, route budget); mutated on the event loop only."""
+
+    def __init__(self, limits: Mapping[str, RateLimit]) -> None:
+        self.limits = dict(limits)
+        self.reset()
+
+    def reset(self) -> None:
+        self._recent: defaultdict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._in_flight: defaultdict[tuple[str, str], int] = defaultdict(int)
+
+    def acquire(self, endpoint_id: str, route: str, now: float) -> tuple[str, str] | float:
+        """A token to `release` when the request ends, or the seconds to wait before retrying."""
+        budget = _BUDGET_OF_ROUTE.get(route, route)
+        limit = self.limits.get(budget)
+        key = (endpoint_id, budget)
+        if limit is None:
+            return key
+        recent = self._recent[key]
+        while recent and recent[0] <= now - limit.window_seconds:
+            recent.popleft()
+        if len(recent) >= limit.requests:
+            return max(1.0, math.ceil(recent[0] + limit.window_seconds - now))
+        if limit.concurrent is not None and self._in_flight[key] >= limit.concurrent:
+            return 1.0
+        recent.append(now)
+        self._in_flight[key] += 1
+        return key
+
+    def release(self, token: tuple[str, str]) -> None:
+        if token in self._in_flight:
+            self._in_flight[token] -= 1
