@@ -414,26 +414,26 @@ class _NetworkVolume:
 @dataclass
 class _Endpoint:
     id: str
-    name: str
-    template_id: str
-    gpu_ids: str
-    compute_type: str
-    instance_ids: list[str] | None
-    network_volume_ids: list[Json]
-    locations: str | None
-    idle_timeout: int
-    scaler_type: str
-    scaler_value: int
-    workers_min: int
-    workers_max: int
-    gpu_count: int
-    allowed_cuda_versions: str | None
-    min_cuda_version: str | None
-    model_references: list[str] | None
-    flash_boot_type: str
-    execution_timeout_ms: int | None
-    created_at: float
-    version: int
+    name: str = ""
+    template_id: str = ""
+    gpu_ids: str = ""
+    compute_type: str = "GPU"
+    instance_ids: list[str] | None = None
+    network_volume_ids: list[Json] = field(default_factory=list)
+    locations: str | None = None
+    idle_timeout: int = 5
+    scaler_type: str = "QUEUE_DELAY"
+    scaler_value: int = 4
+    workers_min: int = 0
+    workers_max: int = 3
+    gpu_count: int = 1
+    allowed_cuda_versions: str | None = None
+    min_cuda_version: str | None = None
+    model_references: list[str] | None = None
+    flash_boot_type: str = "OFF"
+    execution_timeout_ms: int = 600_000
+    created_at: float = field(default_factory=time.time)
+    version: int = 0
 
 
 @dataclass
@@ -1071,62 +1071,63 @@ class ControlPlane:
     # ----------------------------------------------------------------- endpoints
 
     def _m_save_endpoint(self, _obj: object, _info: object, input: Input) -> Json:
+        """Create an endpoint, or update the one ``id`` names (fields left out are kept)."""
         with self._lock:
             existing = self._endpoint(input["id"]) if input.get("id") else None
-            compute_type = str(_first(input.get("computeType"), "GPU"))
-            instance_ids = input.get("instanceIds")
+            base = existing or _Endpoint(id=self._ids.make(14))
+
+            def pick(key: str, current: Any) -> Any:
+                return _first(input.get(key), current)
+
+            compute_type = str(pick("computeType", base.compute_type))
+            instance_ids = pick("instanceIds", base.instance_ids)
             if compute_type == "CPU":
                 for instance_id in instance_ids or ["cpu3g-2-8"]:
                     _cpu_instance(instance_id)
             else:
                 _check_gpu_ids(input["gpuIds"])
-            workers_min = _int(_first(input.get("workersMin"), 0), "workersMin")
-            workers_max = _int(_first(input.get("workersMax"), 3), "workersMax")
-            if workers_min > workers_max:
-                raise _error("workersMin must not be greater than workersMax.")
-            scaler_type = str(_first(input.get("scalerType"), "QUEUE_DELAY"))
-            if scaler_type not in ("QUEUE_DELAY", "REQUEST_COUNT"):
-                raise _error("scalerType must be QUEUE_DELAY or REQUEST_COUNT.")
-            volumes = [
-                {
-                    "networkVolumeId": volume.id,
-                    "dataCenterId": volume.data_center_id,
-                }
-                for volume in (
-                    self._volume(v["networkVolumeId"])
-                    for v in input.get("networkVolumeIds")
-                    or (
-                        [{"networkVolumeId": input["networkVolumeId"]}]
-                        if input.get("networkVolumeId")
-                        else []
-                    )
-                )
-            ]
-            endpoint = _Endpoint(
-                id=existing.id if existing else self._ids.make(14),
+            endpoint = replace(
+                base,
                 name=_text(input.get("name"), "Endpoint name"),
                 template_id=self._serverless_template(input.get("templateId")).id,
-                gpu_ids=str(input.get("gpuIds") or ""),
+                gpu_ids=str(input["gpuIds"]),
                 compute_type=compute_type,
                 instance_ids=instance_ids,
-                network_volume_ids=volumes,
-                locations=input.get("locations") or None,
-                idle_timeout=_int(_first(input.get("idleTimeout"), 5), "idleTimeout"),
-                scaler_type=scaler_type,
-                scaler_value=_int(_first(input.get("scalerValue"), 4), "scalerValue", 1),
-                workers_min=workers_min,
-                workers_max=workers_max,
-                gpu_count=_int(_first(input.get("gpuCount"), 1), "gpuCount", 1),
-                allowed_cuda_versions=input.get("allowedCudaVersions") or None,
-                min_cuda_version=input.get("minCudaVersion") or None,
-                model_references=input.get("modelReferences"),
-                flash_boot_type=str(_first(input.get("flashBootType"), "OFF")),
-                execution_timeout_ms=input.get("executionTimeoutMs"),
-                created_at=existing.created_at if existing else time.time(),
-                version=existing.version + 1 if existing else 0,
+                network_volume_ids=self._endpoint_volumes(input, base.network_volume_ids),
+                locations=pick("locations", base.locations) or None,
+                idle_timeout=_int(pick("idleTimeout", base.idle_timeout), "idleTimeout"),
+                scaler_type=str(pick("scalerType", base.scaler_type)),
+                scaler_value=_int(pick("scalerValue", base.scaler_value), "scalerValue", 1),
+                workers_min=_int(pick("workersMin", base.workers_min), "workersMin"),
+                workers_max=_int(pick("workersMax", base.workers_max), "workersMax"),
+                gpu_count=_int(pick("gpuCount", base.gpu_count), "gpuCount", 1),
+                allowed_cuda_versions=pick("allowedCudaVersions", base.allowed_cuda_versions)
+                or None,
+                min_cuda_version=pick("minCudaVersion", base.min_cuda_version) or None,
+                model_references=pick("modelReferences", base.model_references),
+                flash_boot_type=str(pick("flashBootType", base.flash_boot_type)),
+                execution_timeout_ms=_int(
+                    pick("executionTimeoutMs", base.execution_timeout_ms), "executionTimeoutMs", 1
+                ),
+                version=base.version + 1 if existing else 0,
             )
+            if endpoint.workers_min > endpoint.workers_max:
+                raise _error("workersMin must not be greater than workersMax.")
+            if endpoint.scaler_type not in ("QUEUE_DELAY", "REQUEST_COUNT"):
+                raise _error("scalerType must be QUEUE_DELAY or REQUEST_COUNT.")
             self._endpoints[endpoint.id] = endpoint
             return self._endpoint_view(endpoint)
+
+    def _endpoint_volumes(self, inp: Input, current: list[Json]) -> list[Json]:
+        """networkVolumeIds, or the older single networkVolumeId ("" detaches)."""
+        if inp.get("networkVolumeIds") is not None:
+            wanted = [v["networkVolumeId"] for v in inp["networkVolumeIds"]]
+        elif inp.get("networkVolumeId") is not None:
+            wanted = [inp["networkVolumeId"]] if inp["networkVolumeId"] else []
+        else:
+            return current
+        volumes = [self._volume(volume_id) for volume_id in wanted]
+        return [{"networkVolumeId": v.id, "dataCenterId": v.data_center_id} for v in volumes]
 
     def _m_update_endpoint_template(self, _obj: object, _info: object, input: Input | None) -> Json:
         inp = input or {}

@@ -596,3 +596,140 @@ def test_every_field_resolves_for_populated_state(gql: _GraphQL) -> None:
     myself = body["data"]["myself"]
     assert all(len(myself[k]) == 1 for k in ("pods", "endpoints", "podTemplates", "networkVolumes"))
     assert myself["pods"][0]["runtime"]["ports"][0]["privatePort"] == 22
+
+
+SAVE_TEMPLATE = """
+mutation($input: SaveTemplateInput!) { saveTemplate(input: $input) { id name isServerless } }
+"""
+SAVE_ENDPOINT = """
+mutation($input: EndpointInput!) {
+  saveEndpoint(input: $input) { id workersMin workersMax idleTimeout version }
+}
+"""
+
+
+def _template(gql: _GraphQL, name: str, *, serverless: bool = True) -> str:
+    template_input = {
+        "name": name,
+        "imageName": "example/worker:1",
+        "dockerArgs": "",
+        "containerDiskInGb": 5,
+        "volumeInGb": 0,
+        "env": [],
+        "isServerless": serverless,
+    }
+    template_id: str = gql.data(SAVE_TEMPLATE, input=template_input)["saveTemplate"]["id"]
+    return template_id
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        pytest.param({"workersMin": 3, "workersMax": 1}, "workersMin", id="min-above-max"),
+        pytest.param({"workersMax": -1}, "workersMax", id="negative-workers"),
+        pytest.param({"gpuIds": "AMPERE_9000"}, "AMPERE_9000", id="unknown-pool"),
+        pytest.param({"scalerType": "VIBES"}, "scalerType", id="unknown-scaler"),
+        pytest.param({"templateId": "nosuchtmpl"}, "nosuchtmpl", id="unknown-template"),
+        pytest.param({"name": " "}, "name", id="blank-name"),
+    ],
+)
+def test_endpoint_input_is_validated(
+    gql: _GraphQL, overrides: dict[str, Any], message: str
+) -> None:
+    endpoint_input = {"name": "e", "templateId": _template(gql, "w"), "gpuIds": "ADA_24"}
+    error = gql.error(SAVE_ENDPOINT, input={**endpoint_input, **overrides})
+    assert error["path"] == ["saveEndpoint"]
+    assert message in error["message"]
+    assert gql.data("{ myself { endpoints { id } } }")["myself"]["endpoints"] == []
+
+
+def test_endpoints_need_serverless_templates_and_keep_omitted_fields(gql: _GraphQL) -> None:
+    pod_template = _template(gql, "pod-template", serverless=False)
+    error = gql.error(
+        SAVE_ENDPOINT, input={"name": "e", "templateId": pod_template, "gpuIds": "ADA_24"}
+    )
+    assert "serverless" in error["message"]
+
+    endpoint_input = {"name": "e", "templateId": _template(gql, "w"), "gpuIds": "ADA_24"}
+    created = gql.data(SAVE_ENDPOINT, input={**endpoint_input, "idleTimeout": 60})["saveEndpoint"]
+    updated = gql.data(
+        SAVE_ENDPOINT, input={**endpoint_input, "id": created["id"], "workersMax": 5}
+    )
+    assert updated["saveEndpoint"] == {**created, "workersMax": 5, "version": 1}
+
+
+def test_resources_in_use_cannot_be_deleted(gql: _GraphQL) -> None:
+    auth_id = gql.data(
+        'mutation { saveRegistryAuth(input: {name: "r", username: "u", password: "p"}) { id } }'
+    )["saveRegistryAuth"]["id"]
+    template_input = {
+        "name": "private",
+        "imageName": "registry.example.com/private:1",
+        "dockerArgs": "",
+        "containerDiskInGb": 5,
+        "volumeInGb": 0,
+        "env": [],
+        "isServerless": True,
+        "containerRegistryAuthId": auth_id,
+    }
+    template_id = gql.data(SAVE_TEMPLATE, input=template_input)["saveTemplate"]["id"]
+    endpoint = gql.data(
+        SAVE_ENDPOINT,
+        input={"name": "e", "templateId": template_id, "gpuIds": "ADA_24", "workersMax": 2},
+    )["saveEndpoint"]
+
+    delete_auth = "mutation($id: String!) { deleteRegistryAuth(registryAuthId: $id) }"
+    delete_template = 'mutation { deleteTemplate(templateName: "private") }'
+    delete_endpoint = "mutation($id: String!) { deleteEndpoint(id: $id) }"
+    assert "in use" in gql.error(delete_auth, id=auth_id)["message"]
+    assert "in use" in gql.error(delete_template)["message"]
+    assert "workersMax" in gql.error(delete_endpoint, id=endpoint["id"])["message"]
+
+    gql.data(
+        SAVE_ENDPOINT,
+        input={
+            "id": endpoint["id"],
+            "name": "e",
+            "templateId": template_id,
+            "gpuIds": "ADA_24",
+            "workersMax": 0,
+        },
+    )
+    for document, variables in (
+        (delete_endpoint, {"id": endpoint["id"]}),
+        (delete_template, {}),
+        (delete_auth, {"id": auth_id}),
+    ):
+        assert None in gql.data(document, **variables).values()
+    myself = gql.data(
+        "{ myself { endpoints { id } podTemplates { id } containerRegistryCreds { id } } }"
+    )
+    assert myself["myself"] == {"endpoints": [], "podTemplates": [], "containerRegistryCreds": []}
+
+
+def test_network_volumes_grow_only_and_pin_pods_to_their_data_center(gql: _GraphQL) -> None:
+    create = "mutation($i: CreateNetworkVolumeInput!) { createNetworkVolume(input: $i) { id } }"
+    update = "mutation($i: UpdateNetworkVolumeInput!) { updateNetworkVolume(input: $i) { size } }"
+    volume_id = gql.data(create, i={"name": "d", "size": 50, "dataCenterId": "EU-SE-1"})[
+        "createNetworkVolume"
+    ]["id"]
+    assert "grow" in gql.error(update, i={"id": volume_id, "size": 10})["message"]
+    assert gql.data(update, i={"id": volume_id, "size": 60}) == {
+        "updateNetworkVolume": {"size": 60}
+    }
+    no_storage = gql.error(create, i={"name": "d", "size": 5, "dataCenterId": "US-CA-2"})
+    assert no_storage["path"] == ["createNetworkVolume"]
+
+    pod = _deploy(gql, networkVolumeId=volume_id)
+    placed = gql.data(
+        "query($id: String!) { pod(input: {podId: $id}) { machine { dataCenterId } } }",
+        id=pod["id"],
+    )
+    assert placed["pod"]["machine"]["dataCenterId"] == "EU-SE-1"
+    # The L4 is offered only in US data centers, so no machine can reach this volume.
+    assert (
+        gql.error(
+            DEPLOY, input={"imageName": "x", "gpuTypeId": "NVIDIA L4", "networkVolumeId": volume_id}
+        )["message"]
+        == NO_INSTANCES
+    )
