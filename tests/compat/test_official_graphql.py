@@ -2,26 +2,23 @@
 
 The package runs in its own virtualenv (.official-venv), in a subprocess pointed at the
 emulator through its own RUNPOD_API_BASE_URL variable. The script calls each function
-the way a user would and prints every result (or the error it raised) as JSON.
+the way a user would and prints every result (or the error it raised) as JSON; it runs
+once per module (it takes a few seconds) and each test checks one area of the results.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from runpod_typed.emulator.control_plane import NO_INSTANCES, ControlPlane
+from runpod_typed.emulator import Emulator
+from runpod_typed.emulator.control_plane import NO_INSTANCES
 
 pytestmark = pytest.mark.compat
 
@@ -121,58 +118,32 @@ print(json.dumps(results))
 """
 
 
-@dataclass
-class _Server:
-    url: str
-    graphql_url: str
-
-
-@pytest.fixture
-def runpod_emulator() -> Iterator[_Server]:
-    """Stand-in until the emulator app's fixture exists: the control plane alone on loopback."""
-    graphql = ControlPlane(pod_transition_seconds=0.05).asgi_app()
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        await graphql(scope, receive, send)
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield _Server(url, f"{url}/graphql")
-    server.should_exit = True
-    thread.join()
-
-
-@pytest.fixture
-def official(runpod_emulator: _Server, tmp_path: Path) -> dict[str, Any]:
-    """Run the script with the official package; the decoded results, by call."""
+@pytest.fixture(scope="module")
+def official(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Run the script once for the module against an emulator that requires API_KEY."""
     if not OFFICIAL_PYTHON.exists():
         pytest.fail(f"{OFFICIAL_PYTHON} is missing: run make setup")
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),  # no ~/.runpod/config.toml of the developer's
-        "NO_PROXY": "127.0.0.1",
-        "RUNPOD_API_BASE_URL": runpod_emulator.url,
-        "RUNPOD_API_KEY": API_KEY,
-    }
-    done = subprocess.run(
-        [str(OFFICIAL_PYTHON), "-c", SCRIPT, *REGISTRY_PASSWORDS],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    emulator = Emulator(api_key=API_KEY, rate_limits=False, pod_transition_seconds=0.05)
+    with emulator.serve() as server:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(tmp_path_factory.mktemp("home")),  # no developer ~/.runpod/config.toml
+            "NO_PROXY": "127.0.0.1",
+            "RUNPOD_API_BASE_URL": server.url,
+            "RUNPOD_API_KEY": API_KEY,
+        }
+        done = subprocess.run(
+            [str(OFFICIAL_PYTHON), "-c", SCRIPT, *REGISTRY_PASSWORDS],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert done.returncode == 0, done.stderr
     for password in REGISTRY_PASSWORDS:
         assert password not in done.stdout
-    results: dict[str, Any] = json.loads(done.stdout)
-    return results
+    yield json.loads(done.stdout)
 
 
 def _ok(results: dict[str, Any], name: str) -> Any:

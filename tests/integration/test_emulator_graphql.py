@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from graphql import (
     GraphQLNamedType,
     GraphQLObjectType,
@@ -22,7 +18,8 @@ from graphql import (
     parse,
 )
 
-from runpod_typed.emulator.control_plane import NO_INSTANCES, ControlPlane, load_sdl
+from runpod_typed.emulator import RunningEmulator
+from runpod_typed.emulator.control_plane import NO_INSTANCES, load_sdl
 
 RTX_4090 = "NVIDIA GeForce RTX 4090"
 SOLD_OUT_GPU = "NVIDIA H100 NVL"
@@ -30,38 +27,8 @@ POLLS = 400  # bound on status polls; each waits POLL_INTERVAL
 POLL_INTERVAL = 0.02
 
 
-@dataclass
-class _Server:
-    url: str
-    graphql_url: str
-    control_plane: ControlPlane
-
-
 @pytest.fixture
-def runpod_emulator() -> Iterator[_Server]:
-    """Stand-in until the emulator app's fixture exists: the control plane alone on loopback."""
-    control_plane = ControlPlane(pod_transition_seconds=0.05)
-    graphql = control_plane.asgi_app()
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        await graphql(scope, receive, send)
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    url = f"http://127.0.0.1:{port}"
-    yield _Server(url, f"{url}/graphql", control_plane)
-    server.should_exit = True
-    thread.join()
-
-
-@pytest.fixture
-def gql(runpod_emulator: _Server) -> Iterator[_GraphQL]:
+def gql(runpod_emulator: RunningEmulator) -> Iterator[_GraphQL]:
     with httpx.Client(headers={"Authorization": "Bearer emulator-test-key"}) as client:
         yield _GraphQL(client, runpod_emulator.graphql_url)
 
@@ -316,13 +283,13 @@ def test_registry_auth_password_is_never_returned(gql: _GraphQL) -> None:
     assert "password" not in {f["name"] for f in auth_type["__type"]["fields"]}
 
 
-def test_reset_clears_state(gql: _GraphQL, runpod_emulator: _Server) -> None:
+def test_reset_clears_state(gql: _GraphQL, runpod_emulator: RunningEmulator) -> None:
     _deploy(gql)
     gql.data(
         "mutation($i: CreateNetworkVolumeInput!) { createNetworkVolume(input: $i) { id } }",
         i={"name": "data", "size": 10, "dataCenterId": "EU-RO-1"},
     )
-    runpod_emulator.control_plane.reset()
+    runpod_emulator.reset()
     myself = gql.data("{ myself { pods { id } networkVolumes { id } podTemplates { id } } }")
     assert myself["myself"] == {"pods": [], "networkVolumes": [], "podTemplates": []}
 
