@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMappi
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
 from ariadne import MutationType, ObjectType, QueryType, make_executable_schema
@@ -79,11 +78,8 @@ def _no_instances() -> GraphQLError:
 
 def load_sdl() -> str:
     """The SDL snapshot shipped in the package (codegen copies schema/runpod.graphql there)."""
-    packaged = resources.files("runpod_typed._generated").joinpath("runpod.graphql")
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    checkout = Path(__file__).resolve().parents[2] / "schema" / "runpod.graphql"
-    return checkout.read_text(encoding="utf-8")
+    sdl = resources.files("runpod_typed._generated").joinpath("runpod.graphql")
+    return sdl.read_text(encoding="utf-8")
 
 
 def _iso(epoch: float) -> str:
