@@ -41,6 +41,7 @@ from runpod_typed.emulator.catalogue import (
     GPU_TYPES,
     GPU_TYPES_BY_ID,
     CpuFlavor,
+    CpuType,
     DataCenter,
     GpuType,
 )
@@ -261,8 +262,7 @@ def _data_center_view(dc: DataCenter) -> Json:
     }
 
 
-def _cpu_type_view(index: int) -> Json:
-    cpu = CPU_TYPES[index]
+def _cpu_type_view(cpu: CpuType) -> Json:
     return {
         "id": cpu.id,
         "displayName": cpu.display_name,
@@ -345,8 +345,6 @@ class _Template:
             "advancedStart": self.advanced_start,
             "category": self.category,
             "containerRegistryAuthId": self.container_registry_auth_id,
-            "boundEndpointId": None,
-            "config": None,
         }
 
 
@@ -560,7 +558,7 @@ class ControlPlane:
                 "pod": self._q_pod,
                 "podTemplate": self._q_pod_template,
                 "gpuTypes": _q_gpu_types,
-                "cpuTypes": lambda *_: [_cpu_type_view(i) for i in range(len(CPU_TYPES))],
+                "cpuTypes": lambda *_: [_cpu_type_view(cpu) for cpu in CPU_TYPES],
                 "dataCenters": lambda *_: [_data_center_view(dc) for dc in DATA_CENTERS],
             },
             "Mutation": {
@@ -615,7 +613,6 @@ class ControlPlane:
             "name": pod.name,
             "imageName": pod.image_name,
             "dockerArgs": pod.docker_args,
-            "dockerId": None,
             "env": [f"{key}={value}" for key, value in pod.env.items()],
             "desiredStatus": pod.desired_status,
             "lastStatusChange": pod.status_change,
@@ -642,14 +639,12 @@ class ControlPlane:
             "gpuPowerLimitPercent": 100,
             "volumeEncrypted": False,
             "consumerUserId": self._user.id,
-            "aiApiId": None,
             "gpus": [{"id": gpu_id, "podId": pod.id} for gpu_id in pod.gpu_ids],
             "machineId": pod.machine_id,
             "templateId": pod.template_id,
             "networkVolumeId": pod.network_volume_id,
             "networkVolume": volume.view() if volume is not None else None,
             "containerRegistryAuthId": pod.registry_auth_id,
-            "endpoint": None,
             "machine": {
                 "id": pod.machine_id,
                 "podHostId": f"{pod.id}-{pod.host_suffix}",
@@ -678,7 +673,8 @@ class ControlPlane:
             public = kind != "http" and pod.support_public_ip
             ports.append(
                 {
-                    # Documentation-only address ranges: nothing here is reachable.
+                    # TEST-NET-3 (documentation) public and 100.64/10 internal addresses:
+                    # nothing here is reachable.
                     "ip": "203.0.113.10" if public else "100.65.0.10",
                     "isIpPublic": public,
                     "privatePort": number,
@@ -729,7 +725,6 @@ class ControlPlane:
             "type": "QB",
             "userId": self._user.id,
             "version": endpoint.version,
-            "aiKey": None,
             "createdAt": _iso(endpoint.created_at),
             "pods": [],
         }
@@ -755,7 +750,6 @@ class ControlPlane:
             "signedTermsOfService": True,
             "referralEarned": 0.0,
             "templateEarned": 0.0,
-            "serverlessDiscount": None,
             "notifyPodsStale": True,
             "notifyPodsGeneral": True,
             "notifyLowBalance": True,
@@ -924,6 +918,8 @@ class ControlPlane:
                 continue
             if bid is not None and bid < price:
                 raise _bid_too_low(bid, price, gpu)
+            if secure is None:  # ALL: the cheaper cloud wins
+                secure = price == (gpu.secure_spot_price if bid is not None else gpu.secure_price)
             return self._deploy(
                 inp,
                 gpu=gpu,
@@ -931,7 +927,7 @@ class ControlPlane:
                 vcpu_count=gpu.vcpu_per_gpu * gpu_count,
                 memory_in_gb=gpu.memory_per_gpu_gb * gpu_count,
                 unit_price=bid if bid is not None else price,
-                secure_cloud=secure if secure is not None else gpu.secure_cloud,
+                secure_cloud=secure,
                 spot=bid is not None,
                 candidates=gpu.data_center_ids,
             )
@@ -1279,7 +1275,9 @@ class _ExpectedErrorFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        return not (isinstance(exc, GraphQLError) and exc.original_error is None)
+        while isinstance(exc, GraphQLError) and exc.original_error is not None:
+            exc = exc.original_error
+        return not isinstance(exc, GraphQLError)  # a raised GraphQLError is a deliberate answer
 
 
 _LOG.addFilter(_ExpectedErrorFilter())

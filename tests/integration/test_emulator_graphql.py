@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -700,3 +701,13 @@ def test_network_volumes_grow_only_and_pin_pods_to_their_data_center(gql: _Graph
         )["message"]
         == NO_INSTANCES
     )
+
+
+def test_client_mistakes_are_not_logged_as_server_errors(
+    gql: _GraphQL, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="runpod_typed.emulator.graphql"):
+        gql.error(POD, podId="doesnotexist00")
+        assert gql.post("{ myself { noSuchField } }").status_code == 400
+        gql.error(DEPLOY, input={"imageName": "x", "gpuTypeId": SOLD_OUT_GPU})
+    assert [r for r in caplog.records if r.name == "runpod_typed.emulator.graphql"] == []
