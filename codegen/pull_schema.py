@@ -30,7 +30,6 @@ from graphql import (
     lexicographic_sort_schema,
     print_schema,
 )
-from openapi_spec_validator import validate as validate_openapi
 
 DEFAULT_URL = "https://api.runpod.io/graphql"
 DEFAULT_OUT = Path("schema/runpod.graphql")
@@ -138,10 +137,12 @@ def pull_sdl(url: str) -> Fetched:
 
 def pull_openapi(url: str) -> str:
     """The OpenAPI document at `url`, checked to be a valid description (no key is sent)."""
+    from openapi_spec_validator import validate  # slow to import; only this path needs it
+
     text = _request("GET", url, None).text
     try:
         document = yaml.safe_load(text)
-        validate_openapi(document)
+        validate(document)
     except Exception as exc:  # yaml and the validator raise many kinds; all mean "unusable"
         summary = str(exc).splitlines()[0] if str(exc) else ""
         raise SchemaSourceError(
