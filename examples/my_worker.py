@@ -1,0 +1,37 @@
+"""A RunPod worker: the handler you deploy, and test locally with test_my_worker.py.
+
+RunPod calls `handler(job)` with `job = {"id": ..., "input": ...}`; what it
+returns is the job's output, and an exception fails the job with its message.
+This one "summarizes" text (the first words of it) and takes `seconds` of
+pretend GPU time. On RunPod, a worker image runs this file:
+
+    python my_worker.py      # needs `pip install runpod` in the worker image
+
+Locally, the emulator runs the same handler:
+
+    python -m runpod_typed.emulator --port 8000 --handler summarizer=my_worker:handler
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+async def handler(job: dict[str, Any]) -> dict[str, Any]:
+    """Input `{"text": str, "max_words"?: int, "seconds"?: float}`; output `{"summary", "words"}`."""
+    data = job["input"]
+    text = data.get("text") if isinstance(data, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("input.text must be a non-empty string")
+    max_words = int(data.get("max_words", 8))
+    await asyncio.sleep(float(data.get("seconds", 0)))  # stands in for the model
+    words = text.split()
+    summary = " ".join(words[:max_words]) + (" ..." if len(words) > max_words else "")
+    return {"summary": summary, "words": len(words)}
+
+
+if __name__ == "__main__":
+    import runpod  # type: ignore[import-not-found]  # the worker SDK, in the worker image only
+
+    runpod.serverless.start({"handler": handler})
