@@ -67,17 +67,20 @@ _REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unav
 
 @dataclass(frozen=True)
 class RouteFaults:
-    """Fault probabilities (0..1) for one route glob, plus added latency in seconds."""
+    """Fault probabilities (0..1) for one route glob, plus added latency in seconds.
 
-    http_500: float = 0.0
-    http_502: float = 0.0
-    http_503: float = 0.0
-    http_429: float = 0.0
-    drop: float = 0.0
-    drop_after: float = 0.0
-    malformed: float = 0.0
-    latency: float = 0.0
-    retry_after: float = 1.0
+    None means "not set here": when sections are merged, only set values override.
+    """
+
+    http_500: float | None = None
+    http_502: float | None = None
+    http_503: float | None = None
+    http_429: float | None = None
+    drop: float | None = None
+    drop_after: float | None = None
+    malformed: float | None = None
+    latency: float | None = None
+    retry_after: float | None = None
 
     def __post_init__(self) -> None:
         for kind in _KINDS:
@@ -86,21 +89,28 @@ class RouteFaults:
                 raise ValueError(f"fault probability {kind}={value} is not between 0 and 1")
         if sum(self.probability(kind) for kind in _KINDS) > 1.0 + 1e-9:
             raise ValueError("fault probabilities of one route add up to more than 1")
-        if self.latency < 0 or self.retry_after < 0:
+        if self.added_latency < 0 or self.retry_after_seconds < 0:
             raise ValueError("latency and retry_after must not be negative")
 
     def probability(self, kind: str) -> float:
-        value: float = getattr(self, _FIELD_OF_KEY.get(kind, kind))
-        return value
+        value: float | None = getattr(self, _FIELD_OF_KEY.get(kind, kind))
+        return value or 0.0
+
+    @property
+    def added_latency(self) -> float:
+        return self.latency or 0.0
+
+    @property
+    def retry_after_seconds(self) -> float:
+        return 1.0 if self.retry_after is None else self.retry_after
 
     def to_dict(self) -> dict[str, float]:
-        """Non-default values under their spec keys."""
-        defaults = RouteFaults()
+        """The values set, under their spec keys."""
         keys = {value: key for key, value in _FIELD_OF_KEY.items()}
         return {
             keys.get(f.name, f.name): getattr(self, f.name)
             for f in fields(self)
-            if getattr(self, f.name) != getattr(defaults, f.name)
+            if getattr(self, f.name) is not None
         }
 
     @classmethod
@@ -272,15 +282,15 @@ class FaultInjector:
         if faults is None:
             await app(scope, receive, send)
             return
-        if faults.latency:
-            await asyncio.sleep(faults.latency)
+        if faults.added_latency:
+            await asyncio.sleep(faults.added_latency)
         if kind is not None:
             self.counters.fault(route, kind)
         if kind in ("500", "502", "503"):
             status = int(kind)
             await _send_plain(send, status, f"{status} {_REASONS[status]} (emulated fault)", [])
         elif kind == "429":
-            retry_after = f"{faults.retry_after:g}".encode()
+            retry_after = f"{faults.retry_after_seconds:g}".encode()
             await _send_plain(
                 send, 429, "429 Too Many Requests (emulated fault)", [(b"retry-after", retry_after)]
             )

@@ -57,7 +57,7 @@ class RateLimiter:
         while recent and recent[0] <= now - limit.window_seconds:
             recent.popleft()
         if len(recent) >= limit.requests:
-            return max(1.0, math.ceil(recent[0] + limit.window_seconds - now))
+            return float(max(1, math.ceil(recent[0] + limit.window_seconds - now)))
         if limit.concurrent is not None and self._in_flight[key] >= limit.concurrent:
             return 1.0
         recent.append(now)

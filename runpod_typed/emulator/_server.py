@@ -5,6 +5,8 @@ Both bind the socket first, so port 0 yields the real port before anything is se
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -19,7 +21,8 @@ class _Server(uvicorn.Server):
     """A uvicorn server that reports when it accepts connections and stops quietly.
 
     Uvicorn re-raises a SIGINT/SIGTERM it handled once it has stopped; not recording the
-    signal lets the CLI exit with status 0, as a clean stop should.
+    signal lets the CLI exit with status 0, as a clean stop should. A stop request wakes
+    the main loop at once instead of at its next 0.1 s tick (fixtures stop it often).
     """
 
     def __init__(
@@ -28,17 +31,36 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self._on_started = on_started
         self._on_exit = on_exit
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_requested: asyncio.Event | None = None
 
     async def startup(self, sockets: list[Any] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop_requested = asyncio.Event()
         await super().startup(sockets=sockets)
         if self.started:
             self._on_started()
 
+    async def main_loop(self) -> None:
+        assert self._stop_requested is not None
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864_000
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop_requested.wait(), 0.1)
+
+    def request_stop(self) -> None:
+        """Stop serving; callable from any thread."""
+        self._on_exit()
+        self.should_exit = True
+        if self._loop is not None and self._stop_requested is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                self._loop.call_soon_threadsafe(self._stop_requested.set)
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True
-        self.should_exit = True
-        self._on_exit()
+        self.request_stop()
 
 
 def _config(app: Any, host: str, port: int) -> uvicorn.Config:
@@ -57,8 +79,8 @@ def _config(app: Any, host: str, port: int) -> uvicorn.Config:
 def serve_in_thread(app: Any, host: str, port: int, on_exit: Callable[[], None]) -> Iterator[int]:
     """Serve `app` from a daemon thread until the block ends; yields the bound port.
 
-    `on_exit` is called (from this thread) before the server is asked to stop, so the
-    app can answer its long polls instead of holding the shutdown up.
+    `on_exit` is called before the server is asked to stop, so the app can answer its
+    long polls instead of holding the shutdown up.
     """
     config = _config(app, host, port)
     sock = config.bind_socket()
@@ -81,8 +103,7 @@ def serve_in_thread(app: Any, host: str, port: int, on_exit: Callable[[], None])
     try:
         yield bound_port
     finally:
-        on_exit()
-        server.should_exit = True
+        server.request_stop()
         thread.join()
 
 
