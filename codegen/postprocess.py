@@ -17,6 +17,7 @@ everything else (comments, layout) is left for ruff to format.
 from __future__ import annotations
 
 import ast
+import io
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -55,7 +56,8 @@ class _Edit:
 
 
 def _apply(source: str, edits: list[_Edit]) -> str:
-    lines = source.splitlines(keepends=True)
+    # Split where ast counts lines (\n, \r\n, \r), unlike str.splitlines (also \f, \u2028...).
+    lines = io.StringIO(source, newline="").readlines()
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))

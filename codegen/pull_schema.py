@@ -82,8 +82,9 @@ def _request(method: str, url: str, key: str | None, **kwargs: Any) -> httpx.Res
     except httpx.HTTPError as exc:
         raise SchemaSourceError(f"cannot reach {url}: {type(exc).__name__}: {exc}") from None
     if response.status_code != 200:
+        hint = f" (check {KEY_VARIABLE})" if response.status_code in (401, 403) else ""
         raise SchemaSourceError(
-            f"{url} answered HTTP {response.status_code} {response.reason_phrase}"
+            f"{url} answered HTTP {response.status_code} {response.reason_phrase}{hint}"
         )
     return response
 

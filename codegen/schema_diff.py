@@ -71,13 +71,19 @@ def _message(error: GraphQLError) -> str:
     return f"{error.message} ({where})" if where else error.message
 
 
+def _shown(path: Path) -> str:
+    """`path` relative to the repository when it is inside it."""
+    absolute = path.resolve()
+    return absolute.relative_to(ROOT).as_posix() if absolute.is_relative_to(ROOT) else str(path)
+
+
 def _operations_document(directory: Path) -> DocumentNode:
     """All operation files as one document (fragments may cross files), each node keeping
     its file as `loc.source.name`."""
     definitions: list[DefinitionNode] = []
     for path in sorted(directory.glob("*.graphql")):
-        name = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
-        definitions += parse(Source(path.read_text(encoding="utf-8"), name)).definitions
+        source = Source(path.read_text(encoding="utf-8"), _shown(path))
+        definitions += parse(source).definitions
     return DocumentNode(definitions=tuple(definitions))
 
 
@@ -122,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         report = compare(old, new, args.operations)
     except SchemaSourceError as exc:
         return fail("schema-diff", str(exc))
-    print(f"Comparing {args.old} with {args.new or args.url}")
+    print(f"Comparing {_shown(args.old)} with {_shown(args.new) if args.new else args.url}")
     print("\n".join(report.lines()))
     return 1 if report.breaks else 0
 
