@@ -1,4 +1,152 @@
-"""runpod-typed: typed Python SDK for RunPod."""
+"""runpod-typed: a typed Python SDK for RunPod.
+
+`import runpod_typed` is cheap: public names are loaded on first use, and the
+generated GraphQL models and the emulator only when something needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from runpod_typed._version import __version__
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from runpod_typed._client import AsyncRunpod, Runpod, RunpodFactory
+    from runpod_typed._config import ApiKeySource
+    from runpod_typed._endpoint import AsyncEndpoint, Endpoint
+    from runpod_typed._errors import (
+        APIStatusError,
+        AuthenticationError,
+        BadRequestError,
+        ConfigurationError,
+        GraphQLError,
+        InvalidRequestError,
+        JobCancelled,
+        JobError,
+        JobFailed,
+        JobTimedOut,
+        MissingApiKeyError,
+        NotFoundError,
+        OutputValidationError,
+        PayloadTooLargeError,
+        PermissionDeniedError,
+        RateLimitError,
+        RequestTooLargeError,
+        ResponseFormatError,
+        RunpodError,
+        ServerError,
+        TransportError,
+        WaitTimeout,
+    )
+    from runpod_typed._job import AsyncJob, Job
+    from runpod_typed._options import Policy, S3Config
+    from runpod_typed._polling import PollingOptions
+    from runpod_typed._ratelimit import RateLimit, RateLimiter
+    from runpod_typed._retry import RetryPolicy
+    from runpod_typed._status import Health, JobState, JobStatus, PurgeResult
+
+_EXPORTS = {
+    "Runpod": "_client",
+    "AsyncRunpod": "_client",
+    "RunpodFactory": "_client",
+    "ApiKeySource": "_config",
+    "Endpoint": "_endpoint",
+    "AsyncEndpoint": "_endpoint",
+    "Job": "_job",
+    "AsyncJob": "_job",
+    "Policy": "_options",
+    "S3Config": "_options",
+    "PollingOptions": "_polling",
+    "RateLimit": "_ratelimit",
+    "RateLimiter": "_ratelimit",
+    "RetryPolicy": "_retry",
+    "Health": "_status",
+    "JobState": "_status",
+    "JobStatus": "_status",
+    "PurgeResult": "_status",
+    **{
+        name: "_errors"
+        for name in (
+            "APIStatusError",
+            "AuthenticationError",
+            "BadRequestError",
+            "ConfigurationError",
+            "GraphQLError",
+            "InvalidRequestError",
+            "JobCancelled",
+            "JobError",
+            "JobFailed",
+            "JobTimedOut",
+            "MissingApiKeyError",
+            "NotFoundError",
+            "OutputValidationError",
+            "PayloadTooLargeError",
+            "PermissionDeniedError",
+            "RateLimitError",
+            "RequestTooLargeError",
+            "ResponseFormatError",
+            "RunpodError",
+            "ServerError",
+            "TransportError",
+            "WaitTimeout",
+        )
+    },
+}
+
+__all__ = [
+    "APIStatusError",
+    "ApiKeySource",
+    "AsyncEndpoint",
+    "AsyncJob",
+    "AsyncRunpod",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "Endpoint",
+    "GraphQLError",
+    "Health",
+    "InvalidRequestError",
+    "Job",
+    "JobCancelled",
+    "JobError",
+    "JobFailed",
+    "JobState",
+    "JobStatus",
+    "JobTimedOut",
+    "MissingApiKeyError",
+    "NotFoundError",
+    "OutputValidationError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "Policy",
+    "PollingOptions",
+    "PurgeResult",
+    "RateLimit",
+    "RateLimitError",
+    "RateLimiter",
+    "RequestTooLargeError",
+    "ResponseFormatError",
+    "RetryPolicy",
+    "Runpod",
+    "RunpodError",
+    "RunpodFactory",
+    "S3Config",
+    "ServerError",
+    "TransportError",
+    "WaitTimeout",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runpod_typed' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"runpod_typed.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,270 @@
+"""Effects and the two drivers that run them: how sync and async share one implementation.
+
+Every behaviour of the SDK that talks to RunPod (retries, rate limits, long-poll,
+polling, streaming) is written once, as a generator that *yields effects* --
+"send this request", "sleep this long", "hand this chunk to the caller" -- and
+receives their results. A flow never does I/O itself, so the same flow runs
+under a blocking `httpx.Client` (`run_sync`, `iterate_sync`) and under an
+`httpx.AsyncClient` (`run_async`, `iterate_async`). The drivers are the only
+code that exists twice, and they are short.
+
+The drivers also own "giving up": when the caller abandons a wait
+(KeyboardInterrupt, task cancellation, an anyio cancel scope, the SDK's own
+wait timeout, leaving a stream early) they run the flow's `on_abort` flow --
+for a job, a bounded, shielded `/cancel` -- and then re-raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio
+import httpx
+
+from runpod_typed._errors import RunpodError, WaitTimeout
+from runpod_typed._logging import logger
+
+T = TypeVar("T")
+
+#: How long a best-effort clean-up (the remote cancel) may take before the
+#: driver gives up on it and re-raises the caller's interruption anyway.
+ABORT_BUDGET_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send one HTTP request; the flow receives the `httpx.Response`.
+
+    A transport failure (`httpx.TransportError`) is thrown into the flow at the
+    yield, so the flow decides whether to retry.
+    """
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    params: dict[str, str] | None = None
+    content: bytes | None = None
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait this many seconds (rate-limit slot, retry back-off, polling delay)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """Hand a value to the consumer of a streaming flow (see `iterate_sync`)."""
+
+    value: Any = field(default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Invoke:
+    """Call a client method; the async driver awaits what it returns.
+
+    How the control plane's helpers share one flow over the generated sync and
+    async GraphQL clients, whose methods are plain and `async def` respectively.
+    """
+
+    call: Callable[[], Any]
+
+
+Effect = Send | Sleep | Emit | Invoke
+Flow = Generator[Effect, Any, T]
+AbortFlow = Callable[[], Flow[Any]]
+
+
+#: The ways a caller gives up on a wait; they trigger `on_abort`. The async driver
+#: adds the running event loop's own cancellation class (trio's differs from asyncio's).
+ABANDONMENTS: tuple[type[BaseException], ...] = (
+    KeyboardInterrupt,
+    GeneratorExit,
+    WaitTimeout,
+    asyncio.CancelledError,
+)
+
+
+def _timeout(effect: Send) -> httpx.Timeout | None:
+    return None if effect.timeout is None else httpx.Timeout(effect.timeout, connect=10.0)
+
+
+# -- blocking driver ---------------------------------------------------------------------------
+
+
+def _step_sync(client: httpx.Client, effect: Effect) -> Any:
+    if isinstance(effect, Sleep):
+        time.sleep(effect.seconds)
+        return None
+    if isinstance(effect, Send):
+        request = client.build_request(
+            effect.method,
+            effect.url,
+            headers=effect.headers,
+            params=effect.params,
+            content=effect.content,
+            timeout=_timeout(effect) or client.timeout,
+        )
+        return client.send(request)
+    if isinstance(effect, Invoke):
+        return effect.call()
+    raise TypeError(f"run_sync cannot perform {effect!r}")
+
+
+def _advance_sync(client: httpx.Client, flow: Flow[T]) -> tuple[bool, Any]:
+    """Run `flow` to its next Emit (False, value) or to its end (True, result)."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = flow.send(value) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            return True, stop.value
+        value, error = None, None
+        if isinstance(effect, Emit):
+            return False, effect.value
+        try:
+            value = _step_sync(client, effect)
+        except (httpx.TransportError, RunpodError) as exc:
+            error = exc
+
+
+def _abort_sync(client: httpx.Client, on_abort: AbortFlow | None, reason: BaseException) -> None:
+    if on_abort is None or not isinstance(reason, ABANDONMENTS):
+        return
+    try:
+        _advance_sync(client, on_abort())  # the abort flow bounds its own requests
+    except Exception as exc:  # best effort: the caller's interruption matters more
+        _clean_up_failed(reason, exc)
+    else:
+        _cleaned_up(reason)
+
+
+def _cleaned_up(reason: BaseException) -> None:
+    if isinstance(reason, WaitTimeout):
+        reason.cancelled = True
+
+
+def _clean_up_failed(reason: BaseException, exc: Exception) -> None:
+    logger.warning("remote clean-up after %s failed: %s", type(reason).__name__, exc)
+
+
+def run_sync(client: httpx.Client, flow: Flow[T], *, on_abort: AbortFlow | None = None) -> T:
+    """Drive a flow to its result with blocking I/O."""
+    try:
+        done, result = _advance_sync(client, flow)
+    except BaseException as exc:
+        flow.close()
+        _abort_sync(client, on_abort, exc)
+        raise
+    if not done:
+        raise RuntimeError("a non-streaming flow emitted a value")
+    return result  # type: ignore[no-any-return]
+
+
+def iterate_sync(
+    client: httpx.Client, flow: Flow[None], *, on_abort: AbortFlow | None = None
+) -> Iterator[Any]:
+    """Drive a streaming flow, yielding each emitted value; leaving early runs `on_abort`."""
+    try:
+        while True:
+            done, value = _advance_sync(client, flow)
+            if done:
+                return
+            yield value
+    except BaseException as exc:
+        flow.close()
+        _abort_sync(client, on_abort, exc)
+        raise
+
+
+# -- asyncio / anyio driver --------------------------------------------------------------------
+
+
+async def _step_async(client: httpx.AsyncClient, effect: Effect) -> Any:
+    if isinstance(effect, Sleep):
+        await anyio.sleep(effect.seconds)
+        return None
+    if isinstance(effect, Send):
+        request = client.build_request(
+            effect.method,
+            effect.url,
+            headers=effect.headers,
+            params=effect.params,
+            content=effect.content,
+            timeout=_timeout(effect) or client.timeout,
+        )
+        return await client.send(request)
+    if isinstance(effect, Invoke):
+        return await effect.call()
+    raise TypeError(f"run_async cannot perform {effect!r}")
+
+
+async def _advance_async(client: httpx.AsyncClient, flow: Flow[T]) -> tuple[bool, Any]:
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = flow.send(value) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            return True, stop.value
+        value, error = None, None
+        if isinstance(effect, Emit):
+            return False, effect.value
+        try:
+            value = await _step_async(client, effect)
+        except (httpx.TransportError, RunpodError) as exc:
+            error = exc
+
+
+async def _abort_async(
+    client: httpx.AsyncClient, on_abort: AbortFlow | None, reason: BaseException
+) -> None:
+    cancelled = anyio.get_cancelled_exc_class()
+    if on_abort is None or not isinstance(reason, (*ABANDONMENTS, cancelled)):
+        return
+    try:
+        # Shielded: the caller's cancellation must not cancel the clean-up itself.
+        with anyio.CancelScope(shield=True), anyio.fail_after(ABORT_BUDGET_SECONDS):
+            await _advance_async(client, on_abort())
+    except Exception as exc:
+        _clean_up_failed(reason, exc)
+    else:
+        _cleaned_up(reason)
+
+
+async def run_async(
+    client: httpx.AsyncClient, flow: Flow[T], *, on_abort: AbortFlow | None = None
+) -> T:
+    """Drive a flow to its result with async I/O (asyncio or trio through anyio)."""
+    try:
+        done, result = await _advance_async(client, flow)
+    except BaseException as exc:
+        flow.close()
+        await _abort_async(client, on_abort, exc)
+        raise
+    if not done:
+        raise RuntimeError("a non-streaming flow emitted a value")
+    return result  # type: ignore[no-any-return]
+
+
+async def iterate_async(
+    client: httpx.AsyncClient, flow: Flow[None], *, on_abort: AbortFlow | None = None
+) -> AsyncIterator[Any]:
+    """Async twin of `iterate_sync`."""
+    try:
+        while True:
+            done, value = await _advance_async(client, flow)
+            if done:
+                return
+            yield value
+    except BaseException as exc:
+        flow.close()
+        await _abort_async(client, on_abort, exc)
+        raise

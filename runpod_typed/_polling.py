@@ -1,0 +1,167 @@
+"""Waiting for a job: long-poll first, status polling with back-off as the fallback.
+
+`PollingOptions` is a small value object (like google-api-core's `Retry`): the
+first delay, the progressive back-off with jitter, the cap and the overall
+timeout. `wait_until_final` is the one waiting loop of the SDK, a flow shared by
+the sync and async clients and by the control plane's pod helpers (`Backoff`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from runpod_typed._errors import ConfigurationError, NotFoundError, WaitTimeout
+from runpod_typed._flow import Flow, Sleep
+from runpod_typed._logging import logger
+from runpod_typed._serverless import MIN_WAIT_MS, EndpointRoutes, is_missing_route
+from runpod_typed._status import JobState, JobStatus
+
+StatusCallback = Callable[[JobStatus], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PollingOptions:
+    """How to wait. Seconds throughout; `timeout` None or 0 waits forever.
+
+    - `first_delay`: the first pause between two status polls;
+    - `backoff`: each pause is this many times the previous one (1 = constant);
+    - `max_delay`: the cap on one pause; `jitter`: +/- this fraction, random;
+    - `long_poll_window`: how long one long-poll asks the server to hold (<= 300);
+    - `progress_interval`: with an `on_status` hook, look at a running job this often.
+    """
+
+    first_delay: float = 0.5
+    backoff: float = 1.5
+    max_delay: float = 10.0
+    jitter: float = 0.1
+    timeout: float | None = None
+    long_poll_window: float = 60.0
+    progress_interval: float = 1.0
+
+    def __post_init__(self) -> None:
+        def check(name: str, low: float, high: float) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigurationError(f"PollingOptions.{name} must be a number, got {value!r}")
+            if math.isnan(value) or not low <= value <= high:
+                raise ConfigurationError(
+                    f"PollingOptions.{name}={value!r} is out of range [{low:g}, {high:g}]"
+                )
+
+        check("first_delay", 0.01, 3600)
+        check("backoff", 1.0, 10.0)
+        check("max_delay", 0.01, 3600)
+        check("jitter", 0.0, 1.0)
+        check("long_poll_window", 1.0, 300.0)
+        check("progress_interval", 0.1, 300.0)
+        if self.timeout is not None:
+            check("timeout", 0.0, math.inf)
+        if self.max_delay < self.first_delay:
+            raise ConfigurationError(
+                f"PollingOptions.max_delay ({self.max_delay}) is below first_delay "
+                f"({self.first_delay}); raise max_delay or lower first_delay"
+            )
+
+    def deadline(self, timeout: float | None, now: float) -> float | None:
+        """The monotonic time to give up at; a call's `timeout` overrides the options'."""
+        limit = self.timeout if timeout is None else timeout
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, (int, float)) or math.isnan(limit)
+        ):
+            raise ConfigurationError(f"timeout must be a number of seconds, got {limit!r}")
+        if limit is not None and limit < 0:
+            raise ConfigurationError(f"timeout must be >= 0 seconds (0 = forever), got {limit}")
+        return None if not limit or math.isinf(limit) else now + limit
+
+
+DEFAULT_POLLING = PollingOptions()
+
+
+class Backoff:
+    """Progressive delays with jitter, reset when something happens."""
+
+    def __init__(self, options: PollingOptions, rng: random.Random | None = None) -> None:
+        self.options = options
+        self._rng = rng or random.Random()
+        self._next = options.first_delay
+
+    def reset(self) -> None:
+        self._next = self.options.first_delay
+
+    def delay(self) -> float:
+        jitter = self.options.jitter
+        value = self._next * (1 + self._rng.uniform(-jitter, jitter))
+        self._next = min(self.options.max_delay, self._next * self.options.backoff)
+        return value
+
+
+def remaining(deadline: float | None, what: str, job_id: str | None = None) -> float:
+    """Seconds left before `deadline` (inf without one); WaitTimeout once it has passed."""
+    if deadline is None:
+        return math.inf
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise WaitTimeout(
+            f"gave up waiting for {what}: the client-side timeout passed", job_id=job_id
+        )
+    return left
+
+
+class StatusWatcher:
+    """Calls `on_status` when the state or the worker's progress message changes."""
+
+    def __init__(self, on_status: StatusCallback | None) -> None:
+        self.on_status = on_status
+        self._last: tuple[JobState, Any] | None = None
+
+    def see(self, status: JobStatus) -> None:
+        if self.on_status is None:
+            return
+        progress = status.output if status.state is JobState.IN_PROGRESS else None
+        key = (status.state, progress)
+        if key != self._last:
+            self._last = key
+            self.on_status(status)
+
+
+def wait_until_final(
+    routes: EndpointRoutes,
+    job_id: str,
+    options: PollingOptions,
+    *,
+    deadline: float | None,
+    watcher: StatusWatcher,
+) -> Flow[JobStatus]:
+    """Long-poll /status-sync until the job is final; poll /status if the server can't."""
+    backoff = Backoff(options)
+    transport = routes.transport
+    what = f"job {job_id}"
+    while True:
+        left = remaining(deadline, what, job_id)
+        window = options.progress_interval if watcher.on_status else options.long_poll_window
+        asked = min(window, left)
+        started = time.monotonic()
+        if transport.long_poll and asked * 1000 >= MIN_WAIT_MS:
+            try:
+                status = yield from routes.status_sync(job_id, asked)
+            except NotFoundError as exc:
+                if not is_missing_route(exc):
+                    raise
+                transport.long_poll = False
+                logger.info("server has no /status-sync; falling back to polling /status")
+                continue
+        else:
+            asked = 0.0
+            status = yield from routes.status(job_id)
+        watcher.see(status)
+        if status.is_final:
+            return status
+        if time.monotonic() - started >= asked / 2 > 0:
+            backoff.reset()  # a long-poll that held: ask again at once
+            continue
+        yield Sleep(min(backoff.delay(), remaining(deadline, what, job_id)))

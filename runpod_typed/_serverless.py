@@ -1,0 +1,141 @@
+"""The job API's routes as flows: one request each, parsed into typed answers."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from runpod_typed._errors import InvalidRequestError, NotFoundError
+from runpod_typed._flow import Flow
+from runpod_typed._retry import RetryPolicy
+from runpod_typed._status import Health, JobStatus, PurgeResult, StreamPage
+from runpod_typed._transport import LONG_POLL_MARGIN_SECONDS, ApiCall, Transport
+
+#: RunPod accepts `wait` between 1 s and 300 s on its long-poll routes.
+MIN_WAIT_MS, MAX_WAIT_MS = 1_000, 300_000
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+def check_id(kind: str, value: str) -> str:
+    """Refuse ids that could not be RunPod's (and could smuggle a path into the URL)."""
+    if not isinstance(value, str) or not _ID.match(value):
+        raise InvalidRequestError(
+            f"{kind} id {value!r} is not valid: use the id RunPod shows "
+            "(letters, digits, '-', '_', '.', ':'; at most 128 characters)"
+        )
+    return value
+
+
+def wait_ms(seconds: float) -> int:
+    """A long-poll `wait` in RunPod's accepted range."""
+    return max(MIN_WAIT_MS, min(MAX_WAIT_MS, int(seconds * 1000)))
+
+
+def is_missing_route(exc: NotFoundError) -> bool:
+    """A 404 from a server without the route (plain text), not RunPod's JSON 'no such job'."""
+    try:
+        body = json.loads(exc.body)
+    except ValueError:
+        return True
+    return not isinstance(body, dict)
+
+
+class EndpointRoutes:
+    """Flows for the routes of one serverless endpoint."""
+
+    def __init__(self, transport: Transport, endpoint_id: str) -> None:
+        self.transport = transport
+        self.endpoint_id = check_id("endpoint", endpoint_id)
+        self.base = f"{transport.urls.endpoint_base_url}/{endpoint_id}"
+
+    def _call(
+        self,
+        method: str,
+        route: str,
+        path: str,
+        *,
+        idempotent: bool = True,
+        body: bytes | None = None,
+        params: dict[str, str] | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> Flow[Any]:
+        api = ApiCall(
+            method,
+            f"{self.base}/{path}",
+            route,
+            self.endpoint_id,
+            params,
+            body,
+            idempotent,
+            timeout,
+        )
+        return self.transport.call_json(api, retry=retry)
+
+    def run(self, body: bytes) -> Flow[JobStatus]:
+        raw = yield from self._call("POST", "run", "run", body=body, idempotent=False)
+        return JobStatus.from_json(raw)
+
+    def run_sync(self, body: bytes, wait_seconds: float) -> Flow[JobStatus]:
+        wait = wait_ms(wait_seconds)
+        raw = yield from self._call(
+            "POST",
+            "runsync",
+            "runsync",
+            body=body,
+            params={"wait": str(wait)},
+            idempotent=False,
+            timeout=wait / 1000 + LONG_POLL_MARGIN_SECONDS,
+        )
+        return JobStatus.from_json(raw)
+
+    def status(self, job_id: str) -> Flow[JobStatus]:
+        raw = yield from self._call("GET", "status", f"status/{check_id('job', job_id)}")
+        return JobStatus.from_json(raw, job_id=job_id)
+
+    def status_sync(self, job_id: str, wait_seconds: float) -> Flow[JobStatus]:
+        wait = wait_ms(wait_seconds)
+        raw = yield from self._call(
+            "GET",
+            "status-sync",
+            f"status-sync/{check_id('job', job_id)}",
+            params={"wait": str(wait)},
+            timeout=wait / 1000 + LONG_POLL_MARGIN_SECONDS,
+        )
+        return JobStatus.from_json(raw, job_id=job_id)
+
+    def stream(self, job_id: str, wait_seconds: float | None) -> Flow[StreamPage]:
+        params = None if wait_seconds is None else {"wait": str(wait_ms(wait_seconds))}
+        timeout = None if params is None else wait_ms(wait_seconds or 0) / 1000
+        raw = yield from self._call(
+            "GET",
+            "stream",
+            f"stream/{check_id('job', job_id)}",
+            params=params,
+            timeout=None if timeout is None else timeout + LONG_POLL_MARGIN_SECONDS,
+        )
+        return StreamPage.from_json(raw)
+
+    def cancel(
+        self, job_id: str, *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> Flow[JobStatus]:
+        raw = yield from self._call(
+            "POST", "cancel", f"cancel/{check_id('job', job_id)}", retry=retry, timeout=timeout
+        )
+        return JobStatus.from_json(raw, job_id=job_id)
+
+    def retry(self, job_id: str) -> Flow[JobStatus]:
+        raw = yield from self._call(
+            "POST", "retry", f"retry/{check_id('job', job_id)}", idempotent=False
+        )
+        return JobStatus.from_json(raw, job_id=job_id)
+
+    def health(self) -> Flow[Health]:
+        raw = yield from self._call("GET", "health", "health")
+        return Health.from_json(raw)
+
+    def purge_queue(self) -> Flow[PurgeResult]:
+        raw = yield from self._call("POST", "purge-queue", "purge-queue", idempotent=False)
+        return PurgeResult.from_json(raw)

@@ -1,0 +1,42 @@
+"""Checked by mypy --strict (tests/unit/test_typing.py): output types flow through the API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pydantic
+from typing_extensions import assert_type
+
+from runpod_typed import AsyncJob, AsyncRunpod, Job, JobStatus, Runpod, RunpodError
+
+
+class Image(pydantic.BaseModel):
+    url: str
+
+
+def sync_usage(rp: Runpod) -> None:
+    ep = rp.endpoint("abc")
+    assert_type(ep.run_sync({"p": 1}, output_type=Image), Image)
+    assert_type(ep.run_sync({"p": 1}), Any)
+    job = ep.run({"p": 1}, output_type=Image)
+    assert_type(job, Job[Image])
+    assert_type(job.output(), Image)
+    assert_type(job.output(int), int)
+    assert_type(ep.run({"p": 1}), Job[Any])
+    assert_type(job.stream(str), Iterator[str])
+    assert_type(job.status(), JobStatus)
+    assert_type(ep.map([{"p": 1}], output_type=Image), list[Image])
+    assert_type(
+        ep.map([{"p": 1}], output_type=Image, return_exceptions=True), list[Image | RunpodError]
+    )
+
+
+async def async_usage(rp: AsyncRunpod) -> None:
+    ep = rp.endpoint("abc")
+    assert_type(await ep.run_sync({"p": 1}, output_type=Image), Image)
+    job = await ep.run({"p": 1}, output_type=Image)
+    assert_type(job, AsyncJob[Image])
+    assert_type(await job.output(), Image)
+    assert_type(job.stream(str), AsyncIterator[str])
+    assert_type(await ep.map([{"p": 1}], output_type=int), list[int])
