@@ -82,12 +82,15 @@ class PollingOptions:
 DEFAULT_POLLING = PollingOptions()
 
 
+_JITTER = random.Random()
+
+
 class Backoff:
     """Progressive delays with jitter, reset when something happens."""
 
     def __init__(self, options: PollingOptions, rng: random.Random | None = None) -> None:
         self.options = options
-        self._rng = rng or random.Random()
+        self._rng = rng or _JITTER
         self._next = options.first_delay
 
     def reset(self) -> None:

@@ -212,6 +212,10 @@ def retry_after_from_headers(headers: Mapping[str, str], now: float) -> float | 
     return parse_retry_after(lowered.get("retry-after"), now)
 
 
+#: One generator for every call: seeding a new one per call costs a system call each.
+_SHARED_RNG = random.Random()
+
+
 class RetryState:
     """The retry bookkeeping of one logical call (its attempts and deadline).
 
@@ -225,7 +229,7 @@ class RetryState:
         self.policy = policy
         self.attempts = 0
         self._deadline_at = None if policy.deadline is None else now + policy.deadline
-        self._rng = rng if rng is not None else random.Random()
+        self._rng = rng if rng is not None else _SHARED_RNG
 
     def next_delay(self, outcome: Outcome, *, idempotent: bool, now: float) -> float | None:
         """Seconds to wait before resending (`now` is the same clock as the constructor's)."""
