@@ -43,6 +43,8 @@ OPENAPI_CONFIG = CODEGEN / "openapi-config.yaml"
 
 GRAPHQL_PACKAGE = "graphql"
 SERVERLESS_PACKAGE = "serverless"
+#: What openapi-python-client prints when it skipped part of the document.
+PARTIAL_OUTPUT = "Warning(s) encountered while generating"
 #: The longest diff `--check` prints before summarising the rest.
 MAX_DIFF_LINES = 200
 
@@ -144,10 +146,10 @@ def _run_generators(stage: Path) -> None:
         )
         for command in commands
     ]
-    for command, process in zip(commands, processes, strict=True):
-        output, _ = process.communicate()
-        # openapi-python-client exits 0 but warns when it leaves parts of the spec out.
-        if process.returncode != 0 or "Warning" in output:
+    outputs = [process.communicate()[0] for process in processes]
+    for command, process, output in zip(commands, processes, outputs, strict=True):
+        # openapi-python-client exits 0 when it leaves parts of the spec out, but says so.
+        if process.returncode != 0 or PARTIAL_OUTPUT in output:
             tool = command[2]
             raise GenerationError(f"{tool} failed (exit {process.returncode}):\n{output}")
 

@@ -78,6 +78,22 @@ def test_check_limits_the_length_of_the_diff(
     assert out.rstrip().endswith("more diff lines")
 
 
+def test_a_generator_failure_is_reported_and_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    operations = tmp_path / "operations"
+    operations.mkdir()
+    (operations / "bad.graphql").write_text("query Bad { noSuchField }\n")
+    monkeypatch.setattr(generate, "OPERATIONS", operations)
+    out = tmp_path / "generated"
+
+    assert generate.main(["--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "ariadne_codegen failed" in err
+    assert "Cannot query field 'noSuchField' on type 'Query'" in err
+    assert not out.exists()
+
+
 def test_generation_is_deterministic(fresh_tree: generate.Tree) -> None:
     assert generate.build() == fresh_tree
 
