@@ -7,12 +7,23 @@ again, up to `attempts` times in all, `retry_delay` seconds apart.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import TYPE_CHECKING, Any
 
 from runpod_typed.emulator._counters import Counters
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context per process: building it is the slow part of making a client."""
+    import httpx
+
+    return httpx.create_ssl_context()
 
 
 class WebhookSender:
@@ -34,7 +45,7 @@ class WebhookSender:
         import httpx
 
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=10.0)
+            self._client = httpx.AsyncClient(timeout=10.0, verify=_tls_context())
         for attempt in range(self.attempts):
             if attempt:
                 await asyncio.sleep(self.retry_delay)
