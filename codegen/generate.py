@@ -75,7 +75,13 @@ FLAVOURS = (
         "async_graphql_base_client.py",
         is_async=True,
     ),
-    Flavour("RunpodGraphQLClient", "client", "GraphQLBaseClient", "graphql_base_client.py", False),
+    Flavour(
+        "RunpodGraphQLClient",
+        "client",
+        "GraphQLBaseClient",
+        "graphql_base_client.py",
+        is_async=False,
+    ),
 )
 
 PACKAGE_INIT = (
