@@ -138,7 +138,8 @@ class GraphQLError(RunpodError):
             where = f" at {'.'.join(str(p) for p in path)}" if path else ""
             parts.append(f"{error.get('message', '(no message)')}{where}")
         op = f" in {self.operation_name}" if self.operation_name else ""
-        partial = " (partial data kept in .data)" if self.data else ""
+        has_data = self.data and any(value is not None for value in self.data.values())
+        partial = " (partial data kept in .data)" if has_data else ""
         return f"GraphQL error{op}: " + "; ".join(parts) + partial
 
 

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from ariadne import MutationType, ObjectType, QueryType, make_executable_schema
 from ariadne.asgi import GraphQL
 from ariadne.asgi.handlers import GraphQLHTTPHandler
-from graphql import GraphQLError, GraphQLSchema
+from graphql import GraphQLEnumType, GraphQLError, GraphQLSchema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -589,7 +589,9 @@ class ControlPlane:
         for bindable in types:
             for name, resolver in bindings[bindable.name].items():
                 bindable.set_field(name, resolver)
-        return make_executable_schema(sdl, *types)
+        schema = make_executable_schema(sdl, *types)
+        _unpatch_enum_parsing(schema)
+        return schema
 
     # ----------------------------------------------------------------- views
 
@@ -1281,3 +1283,16 @@ class _ExpectedErrorFilter(logging.Filter):
 
 
 _LOG.addFilter(_ExpectedErrorFilter())
+
+
+def _unpatch_enum_parsing(schema: GraphQLSchema) -> None:
+    """Undo ariadne 1.1's per-enum `parse_value` patch.
+
+    The patch (for Python enum values bound to GraphQL enums, which this schema
+    does not use) takes one argument, but graphql-core 3.2.14 passes two, so every
+    enum in a variable failed to parse. Deleting the instance attribute brings back
+    graphql-core's own method.
+    """
+    for named in schema.type_map.values():
+        if isinstance(named, GraphQLEnumType) and "parse_value" in vars(named):
+            del named.parse_value
