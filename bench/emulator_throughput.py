@@ -18,8 +18,8 @@ import multiprocessing
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psutil
 
@@ -78,7 +78,9 @@ async def _hammer(host: str, port: int, request: bytes, deadline: float) -> tupl
     return ok, failed
 
 
-async def _status_load(host: str, port: int, path: str, connections: int, seconds: float) -> dict[str, float]:
+async def _status_load(
+    host: str, port: int, path: str, connections: int, seconds: float
+) -> dict[str, float]:
     request = _request("GET", path)
     start = time.monotonic()
     results = await asyncio.gather(
@@ -107,7 +109,14 @@ async def _submit(host: str, port: int, endpoint: str, count: int, connections: 
     return sum(await asyncio.gather(*(one_connection(share) for share in shares)))
 
 
-def _status_process(host: str, port: int, path: str, connections: int, seconds: float, out: "multiprocessing.Queue[dict[str, float]]") -> None:
+def _status_process(
+    host: str,
+    port: int,
+    path: str,
+    connections: int,
+    seconds: float,
+    out: multiprocessing.Queue[dict[str, float]],
+) -> None:
     out.put(asyncio.run(_status_load(host, port, path, connections, seconds)))
 
 
@@ -135,7 +144,14 @@ def main() -> None:
         queue: multiprocessing.Queue[dict[str, float]] = multiprocessing.Queue()
         load = multiprocessing.Process(
             target=_status_process,
-            args=(host, port, f"/v2/echo/status/{job['id']}", args.connections, args.seconds, queue),
+            args=(
+                host,
+                port,
+                f"/v2/echo/status/{job['id']}",
+                args.connections,
+                args.seconds,
+                queue,
+            ),
         )
         load.start()
         result = queue.get(timeout=args.seconds + 60)
