@@ -1,0 +1,80 @@
+"""rp.graphql and rp.pods against the emulator's control plane, sync and async."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from runpod_typed import AsyncRunpod, GraphQLError, PollingOptions, Runpod, WaitTimeout
+from runpod_typed._pods import PodNotFound
+
+FAST = PollingOptions(first_delay=0.02, max_delay=0.1)
+
+
+@pytest.fixture
+def rp(runpod_emulator: Any) -> Iterator[Runpod]:
+    with Runpod("k", api_base_url=runpod_emulator.url, polling=FAST) as client:
+        yield client
+
+
+def test_generated_client_is_typed_and_uses_variables(rp: Runpod) -> None:
+    from runpod_typed._generated.graphql import GpuTypeFilter
+
+    answer = rp.graphql.gpu_types(input=GpuTypeFilter(id="NVIDIA GeForce RTX 4090"))
+    (gpu,) = [g for g in answer.gpu_types or [] if g is not None]
+    assert gpu.id == "NVIDIA GeForce RTX 4090"
+    assert gpu.memory_in_gb is not None and gpu.memory_in_gb > 0
+
+
+def test_pod_lifecycle(rp: Runpod) -> None:
+    pod = rp.pods.create(
+        name="train",
+        image_name="runpod/pytorch:2.4.0",
+        gpu_type_id="NVIDIA GeForce RTX 4090",
+        cloud_type="SECURE",
+        env={"HF_TOKEN": "x"},
+    )
+    running = rp.pods.wait_until_running(pod.id, timeout=10)
+    assert running.runtime is not None
+    assert pod.id in [p.id for p in rp.pods.list()]
+    rp.pods.stop(pod.id)
+    assert rp.pods.wait_until_stopped(pod.id, timeout=10).desired_status is not None
+    rp.pods.resume(pod.id, gpu_count=1)
+    rp.pods.wait_until_running(pod.id, timeout=10)
+    rp.pods.terminate(pod.id)
+    with pytest.raises(PodNotFound):
+        rp.pods.wait_until_running(pod.id, timeout=10)
+
+
+def test_unavailable_gpu_is_graphql_error_with_path(rp: Runpod) -> None:
+    with pytest.raises(GraphQLError) as caught:
+        rp.pods.create(name="x", image_name="img", gpu_type_id="NVIDIA H100 NVL")
+    assert caught.value.errors[0]["path"] == ["podFindAndDeployOnDemand"]
+    assert "no longer any instances" in caught.value.messages[0]
+
+
+def test_wait_until_running_times_out(runpod_emulator_factory: Any) -> None:
+    server = runpod_emulator_factory(pod_transition_seconds=60)
+    with Runpod("k", api_base_url=server.url, polling=FAST) as rp:
+        pod = rp.pods.create(name="slow", image_name="img", gpu_type_id="NVIDIA RTX A6000")
+        with pytest.raises(WaitTimeout):
+            rp.pods.wait_until_running(pod.id, timeout=0.3)
+
+
+def test_names_with_quotes_and_newlines_travel_as_variables(rp: Runpod) -> None:
+    name = 'evil" } mutation { podTerminate(input: {podId: "x"}) } #\n名前'
+    pod = rp.pods.create(name=name, image_name="img", gpu_type_id="NVIDIA RTX A6000")
+    assert rp.pods.get(pod.id).name == name
+
+
+async def test_async_pods_and_graphql(runpod_emulator: Any) -> None:
+    async with AsyncRunpod("k", api_base_url=runpod_emulator.url, polling=FAST) as rp:
+        me = await rp.graphql.myself()
+        assert me.myself is not None
+        pod = await rp.pods.create(name="a", image_name="img", gpu_type_id="NVIDIA RTX A6000")
+        assert (await rp.pods.wait_until_running(pod.id, timeout=10)).runtime is not None
+        await rp.pods.terminate(pod.id)
+        with pytest.raises(PodNotFound):
+            await rp.pods.wait_until_running(pod.id, timeout=10)
