@@ -1,0 +1,1 @@
+"""Reliability suite: fault soak, cancellation trials, bad-input corpus, secret hygiene."""

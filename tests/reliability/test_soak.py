@@ -1,0 +1,210 @@
+"""Fault soak: 1,000 jobs through `run` + `output` while a fifth of the requests fail.
+
+What "none lost" means here. Faults on the status routes (5xx, 429, dropped
+connections before or after the server acted, latency, truncated bodies) must
+be invisible to the caller: the SDK retries reads. On `/run` the SDK may resend
+only what certainly created no job (a 429); after a dropped connection, a 5xx
+or a mangled answer it cannot know whether the job exists, so it raises a typed
+error instead of risking a second job. So every input ends in exactly one of:
+its correct output, delivered; or a typed submission error -- and the emulator
+created at most one job for it, every job it created finished, and no input
+was ever submitted twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import pytest
+
+from runpod_typed import (
+    AsyncRunpod,
+    ResponseFormatError,
+    RunpodError,
+    ServerError,
+    TransportError,
+)
+from runpod_typed.emulator import FaultSpec, RouteFaults, fingerprint
+
+from .harness import await_until, emulator_urls, unfinished
+from .recorder import Case, Results
+
+SECTION = "soak"
+pytestmark = pytest.mark.reliability
+
+JOBS = 1_000
+CONCURRENCY = 50
+SEED = 20_261_122
+
+#: Reads fail in every way a network and RunPod can fail: 20% of requests in all.
+READ_FAULTS = RouteFaults(
+    http_500=0.03,
+    http_502=0.03,
+    http_503=0.03,
+    http_429=0.03,
+    drop=0.03,
+    drop_after=0.02,
+    malformed=0.03,
+    latency=0.002,
+    retry_after=0.2,
+)
+#: /run: 12% 429s (safe to resend), 8% faults that leave the job's existence unknown.
+RUN_FAULTS = RouteFaults(
+    http_429=0.12, drop=0.02, http_503=0.02, drop_after=0.02, malformed=0.02, retry_after=0.2
+)
+#: What the SDK may raise for a submission whose fate it cannot know.
+FATE_UNKNOWN = (TransportError, ServerError, ResponseFormatError)
+
+_RETRY_LINE = re.compile(r"retrying (?P<method>\S+) (?P<route>\S+) after (?P<why>.+?) \(attempt")
+
+
+def job_input(i: int, rng: random.Random) -> dict[str, Any]:
+    """A unique input whose expected output is known (the emulator's demo handler)."""
+    return {"sleep": round(rng.uniform(0.0, 0.05), 3), "output": expected_output(i)}
+
+
+def expected_output(i: int) -> dict[str, Any]:
+    return {"i": i, "token": hashlib.sha256(f"soak-{i}".encode()).hexdigest()[:16]}
+
+
+class RetryCounter(logging.Handler):
+    """Counts the SDK's DEBUG 'retrying ...' lines by route and cause."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.by_cause: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = _RETRY_LINE.match(record.getMessage())
+        if match:
+            self.by_cause[f"{match['route']}: {match['why']}"] += 1
+
+
+async def test_fault_soak(
+    runpod_emulator_factory: Callable[..., Any],
+    async_clients: Callable[..., AsyncRunpod],
+    case: Case,
+    results: Results,
+) -> None:
+    """1,000 jobs, 20% of requests faulted: outputs correct, none lost, none twice, none left running."""
+    server = runpod_emulator_factory(
+        workers=CONCURRENCY,
+        faults=FaultSpec(
+            {"status": READ_FAULTS, "status-sync": READ_FAULTS, "run": RUN_FAULTS}, seed=SEED
+        ),
+    )
+    rp = async_clients(**emulator_urls(server))
+    endpoint = rp.endpoint("soak")
+    rng = random.Random(SEED)
+    inputs = [job_input(i, rng) for i in range(JOBS)]
+    outputs: dict[int, Any] = {}
+    submit_errors: dict[int, RunpodError] = {}
+    wait_errors: dict[int, RunpodError] = {}
+    limit = anyio.Semaphore(CONCURRENCY)
+
+    async def one(i: int) -> None:
+        async with limit:
+            try:
+                job = await endpoint.run(inputs[i])
+            except RunpodError as exc:
+                submit_errors[i] = exc
+                return
+            try:
+                outputs[i] = await job.output(timeout=120)
+            except RunpodError as exc:
+                wait_errors[i] = exc
+
+    retries = RetryCounter()
+    sdk_logger = logging.getLogger("runpod_typed")
+    sdk_logger.addHandler(retries)
+    try:
+        with anyio.fail_after(600):  # a bound against hangs, not a speed target
+            async with anyio.create_task_group() as group:
+                for i in range(JOBS):
+                    group.start_soon(one, i)
+    finally:
+        sdk_logger.removeHandler(retries)
+    server.set_faults(None)
+    all_final = await await_until(lambda: unfinished(server) == 0, bound=30)
+    counters = server.counters()
+
+    created = Counter({fp: n for fp, n in counters["jobs_by_input"].items()})
+    problems: list[str] = []
+    wrong = [i for i, out in outputs.items() if out != expected_output(i)]
+    if wrong:
+        problems.append(f"{len(wrong)} wrong outputs (first: input {wrong[0]})")
+    for i in outputs:
+        if created[fingerprint(inputs[i])] != 1:
+            problems.append(f"input {i} delivered but created {created[fingerprint(inputs[i])]}x")
+    for i, exc in submit_errors.items():
+        if not isinstance(exc, FATE_UNKNOWN):
+            problems.append(f"input {i}: submission raised {type(exc).__name__}: {exc}")
+    known = [exc for exc in wait_errors.values() if is_unretried_malformed_read(exc)]
+    if len(known) < len(wait_errors):
+        other = [exc for exc in wait_errors.values() if not is_unretried_malformed_read(exc)]
+        kinds = Counter(type(exc).__name__ for exc in other)
+        problems.append(f"{len(other)} outputs lost while waiting {dict(kinds)}: {other[0]}")
+    if counters["duplicate_inputs"]:
+        problems.append(f"{len(counters['duplicate_inputs'])} inputs submitted twice")
+    unknown_but_created = sum(1 for i in submit_errors if created[fingerprint(inputs[i])])
+    accounted = len(outputs) + unknown_but_created + len(wait_errors)
+    if counters["jobs_created"] != accounted:
+        problems.append(f"{counters['jobs_created']} jobs created, {accounted} accounted for")
+    if not all_final:
+        problems.append(f"{unfinished(server)} jobs still unfinished after the soak")
+    states = Counter(counters["final_states"].values())
+
+    faults = counters["faults"]
+    injected = sum(sum(kinds.values()) for kinds in faults.values())
+    requests = sum(counters["requests"].values())
+    results.figure(SECTION, "jobs submitted (concurrency)", f"{JOBS} ({CONCURRENCY})")
+    results.figure(SECTION, "requests the emulator received", requests)
+    results.figure(SECTION, "requests by route", counters["requests"])
+    results.figure(
+        SECTION, "faults injected", f"{injected} ({100 * injected / max(requests, 1):.1f}%)"
+    )
+    for route in sorted(faults):
+        results.figure(SECTION, f"faults on {route}", faults[route])
+    results.figure(SECTION, "SDK retries", sum(retries.by_cause.values()))
+    results.figure(
+        SECTION, "SDK retries by route and cause", dict(sorted(retries.by_cause.items()))
+    )
+    results.figure(SECTION, "outputs delivered and correct", len(outputs) - len(wrong))
+    results.figure(
+        SECTION,
+        "submissions ended in a typed 'fate unknown' error",
+        dict(Counter(type(exc).__name__ for exc in submit_errors.values())),
+    )
+    results.figure(
+        SECTION,
+        "... of which the emulator had created the job (it ran to the end)",
+        unknown_but_created,
+    )
+    results.figure(SECTION, "outputs lost while waiting", len(wait_errors))
+    results.figure(SECTION, "inputs submitted twice", len(counters["duplicate_inputs"]))
+    results.figure(
+        SECTION, "jobs created / final states", f"{counters['jobs_created']} / {dict(states)}"
+    )
+    case.observed = (
+        f"{len(outputs)} delivered, {len(submit_errors)} typed submission errors, "
+        f"{len(wait_errors)} lost, {len(counters['duplicate_inputs'])} duplicated, "
+        f"{unfinished(server)} unfinished"
+    )
+    assert not problems, "; ".join(problems)
+    if known:
+        pytest.xfail(
+            f"SDK defect: {len(known)} outputs lost to a truncated 200 body on a status read, "
+            "which the transport raises as ResponseFormatError instead of retrying"
+        )
+
+
+def is_unretried_malformed_read(exc: BaseException) -> bool:
+    """The known defect: an idempotent read whose 200 body is cut short is not retried."""
+    return isinstance(exc, ResponseFormatError) and "expected JSON from RunPod" in str(exc)
