@@ -18,7 +18,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ import pydantic
 
 from runpod_typed import (
     AsyncRunpod,
+    JobState,
     JobStatus,
     OutputValidationError,
     PollingOptions,
@@ -57,6 +58,7 @@ class Target:
     client_options: dict[str, Any]
     endpoint_id: str
     tokens_endpoint_id: str
+    live: bool
     create_pods: bool
 
 
@@ -72,13 +74,10 @@ def line(text: str) -> None:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    """Print rows in aligned columns; numbers right-aligned, None as '-'."""
+    """Print rows in aligned columns; numeric columns right-aligned, None as '-'."""
     cells = [[("-" if c is None else str(c)) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    numeric = [
-        all(isinstance(row[i], (int, float)) or row[i] is None for row in rows)
-        for i in range(len(headers))
-    ]
+    numeric = [all(_is_number(r[i]) for r in cells) for i in range(len(headers))]
 
     def fmt(values: Sequence[str]) -> str:
         return "  ".join(
@@ -92,15 +91,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         line(fmt(row))
 
 
-@contextlib.contextmanager
-def stopwatch() -> Iterator[list[float]]:
-    """Yields a one-item list that holds the elapsed seconds once the block ends."""
-    elapsed = [0.0]
-    start = time.perf_counter()
+def _is_number(cell: str) -> bool:
     try:
-        yield elapsed
-    finally:
-        elapsed[0] = time.perf_counter() - start
+        float(cell)
+    except ValueError:
+        return cell == "-"
+    return True
 
 
 def price(value: float | None) -> str | None:
@@ -117,9 +113,9 @@ def typed_run_sync(rp: Runpod, target: Target) -> None:
         "prompt": "a red fox in the snow",
         "output": {"url": "https://example.com/fox.png", "width": 768, "height": 512, "seed": 7},
     }
-    with stopwatch() as took:
-        image = ep.run_sync(request, output_type=Image)
-    line(f"{image!r}  ({took[0]:.2f} s)")
+    start = time.perf_counter()
+    image = ep.run_sync(request, output_type=Image)
+    line(f"{image!r}  ({time.perf_counter() - start:.2f} s)")
     try:
         ep.run_sync({"output": {"url": "x", "width": "wide"}}, output_type=Image)
     except OutputValidationError as exc:
@@ -134,7 +130,7 @@ async def progress_and_stream(rp: AsyncRunpod, target: Target) -> None:
     start = time.perf_counter()
 
     def show(status: JobStatus) -> None:
-        progress = status.output if status.state.value == "IN_PROGRESS" else ""
+        progress = status.output if status.state is JobState.IN_PROGRESS else ""
         line(f"{time.perf_counter() - start:5.2f} s  {status.state.value:<12} {progress or ''}")
 
     result = await job.output(on_status=show, polling=WATCH)
@@ -170,13 +166,14 @@ async def fan_out(rp: AsyncRunpod, target: Target) -> None:
     ]
     for bad in (13, 42, 77):
         inputs[bad] = {"fail": f"item {bad} is malformed"}
-    with stopwatch() as took:
-        results = await rp.endpoint(target.endpoint_id).map(
-            inputs, output_type=int, concurrency=20, return_exceptions=True, progress_bar=True
-        )
+    start = time.perf_counter()
+    results = await rp.endpoint(target.endpoint_id).map(
+        inputs, output_type=int, concurrency=20, return_exceptions=True, progress_bar=True
+    )
+    took = time.perf_counter() - start
     failed = [(i, r) for i, r in enumerate(results) if isinstance(r, RunpodError)]
     ok = [r for r in results if not isinstance(r, RunpodError)]
-    line(f"{len(ok)} ok, {len(failed)} failed in {took[0]:.1f} s; results in input order")
+    line(f"{len(ok)} ok, {len(failed)} failed in {took:.1f} s; results in input order")
     line(f"results[:6] = {ok[:6]}")
     for index, error in failed:
         line(f"item {index:>2}: {type(error).__name__}: {getattr(error, 'error', error)}")
@@ -187,7 +184,7 @@ def control_plane(rp: Runpod, target: Target) -> None:
     gpus = rp.graphql.gpu_types().gpu_types or []
     offered = sorted(
         (g for g in gpus if g is not None and (g.secure_price or g.community_price)),
-        key=lambda g: g.secure_price or g.community_price or 0,
+        key=lambda g: min(p for p in (g.secure_price, g.community_price) if p),
     )
     shown = offered[:8]
     table(
@@ -206,28 +203,36 @@ def control_plane(rp: Runpod, target: Target) -> None:
     )
     if len(offered) > len(shown):
         line(f"... and {len(offered) - len(shown)} more")
+    if not target.live:
+        line("(the emulator's catalogue: illustrative prices, not RunPod's)")
     if not target.create_pods:
         line("pod tour skipped: set LIVE_PODS=1 to create a real pod (it costs money)")
         return
     in_stock = [g for g in offered if g.lowest_price and g.lowest_price.stock_status]
     gpu = (in_stock or offered)[0]
-    with stopwatch() as took:
-        pod = rp.pods.create(
-            name="runpod-typed-demo",
-            image_name="runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04",
-            gpu_type_id=gpu.id,
-            container_disk_in_gb=20,
-            env={"HELLO": "world"},
-        )
-        line(f"created   pod {pod.id} on {gpu.display_name}: {pod.desired_status.value}")
-        pod = rp.pods.wait_until_running(pod.id, polling=WATCH, timeout=600)
-        line(f"running   pod {pod.id}: {pod.desired_status.value}, ${pod.cost_per_hr:.2f}/h")
-        rp.pods.stop(pod.id)
-        pod = rp.pods.wait_until_stopped(pod.id, polling=WATCH, timeout=600)
-        line(f"stopped   pod {pod.id}: {pod.desired_status.value}")
-        rp.pods.terminate(pod.id)
-        left = [p.id for p in rp.pods.list() if p.id == pod.id]
-    line(f"terminated pod {pod.id}: {'still listed' if left else 'gone'} ({took[0]:.1f} s)")
+
+    def step(verb: str, pod_id: str, state: str) -> None:
+        line(f"{verb:<10} pod {pod_id}: {state}")
+
+    pod = rp.pods.create(
+        name="runpod-typed-demo",
+        image_name="runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04",
+        gpu_type_id=gpu.id,
+        container_disk_in_gb=20,
+        env={"HELLO": "world"},
+    )
+    step("created", pod.id, f"{pod.desired_status.value} on {gpu.display_name}")
+    pod = rp.pods.wait_until_running(pod.id, polling=WATCH, timeout=600)
+    step("running", pod.id, f"{pod.desired_status.value} at ${pod.cost_per_hr:.2f}/h")
+    rp.pods.stop(pod.id)
+    pod = rp.pods.wait_until_stopped(pod.id, polling=WATCH, timeout=600)
+    step("stopped", pod.id, pod.desired_status.value)
+    rp.pods.terminate(pod.id)
+    try:
+        state = rp.pods.get(pod.id).desired_status.value
+    except LookupError:  # RunPod may forget a terminated pod at once
+        state = "gone"
+    step("terminated", pod.id, state)
 
 
 async def async_steps(target: Target) -> None:
@@ -264,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             print("LIVE=1 needs RUNPOD_ENDPOINT_ID (and RUNPOD_API_KEY)", file=sys.stderr)
             return 2
         print(f"runpod-typed demo against real RunPod, endpoint {endpoint_id}")
-        run(Target({}, endpoint_id, endpoint_id, create_pods=_flag("LIVE_PODS")))
+        run(Target({}, endpoint_id, endpoint_id, live=True, create_pods=_flag("LIVE_PODS")))
     else:
         from runpod_typed.emulator import Emulator
 
@@ -275,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
                 "api_base_url": server.url,
                 "endpoint_base_url": server.endpoint_base_url,
             }
-            run(Target(options, "demo", "tokens", create_pods=True))
+            run(Target(options, "demo", "tokens", live=False, create_pods=True))
     print(f"\ndone in {time.perf_counter() - started:.1f} s")
     return 0
 
