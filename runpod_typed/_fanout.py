@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
-import anyio
+from typing import TYPE_CHECKING, Any
 
 from runpod_typed._errors import InvalidRequestError, RunpodError
+
+if TYPE_CHECKING:
+    import anyio
 
 ProgressCallback = Callable[[int, int], Any]
 """Called as `on_progress(done, total)` after each item finishes."""
@@ -96,6 +96,8 @@ def map_sync(
     on_progress: ProgressCallback | None,
     progress_bar: bool,
 ) -> list[Any]:
+    from concurrent.futures import ThreadPoolExecutor  # deferred: only map() needs threads
+
     _check_concurrency(concurrency)
     results: list[Any] = [None] * len(items)
     cursor = _Cursor(items)
@@ -136,6 +138,8 @@ async def map_async(
     on_progress: ProgressCallback | None,
     progress_bar: bool,
 ) -> list[Any]:
+    import anyio
+
     _check_concurrency(concurrency)
     results: list[Any] = [None] * len(items)
     cursor = _Cursor(items)

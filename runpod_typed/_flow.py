@@ -16,13 +16,11 @@ for a job, a bounded, shielded `/cancel` -- and then re-raise.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import anyio
 import httpx
 
 from runpod_typed._errors import RunpodError, WaitTimeout
@@ -82,13 +80,8 @@ AbortFlow = Callable[[], Flow[Any]]
 
 
 #: The ways a caller gives up on a wait; they trigger `on_abort`. The async driver
-#: adds the running event loop's own cancellation class (trio's differs from asyncio's).
-ABANDONMENTS: tuple[type[BaseException], ...] = (
-    KeyboardInterrupt,
-    GeneratorExit,
-    WaitTimeout,
-    asyncio.CancelledError,
-)
+#: adds task cancellation (asyncio's, or the running loop's own through anyio).
+ABANDONMENTS: tuple[type[BaseException], ...] = (KeyboardInterrupt, GeneratorExit, WaitTimeout)
 
 
 def _timeout(effect: Send) -> httpx.Timeout | None:
@@ -189,6 +182,8 @@ def iterate_sync(
 
 async def _step_async(client: httpx.AsyncClient, effect: Effect) -> Any:
     if isinstance(effect, Sleep):
+        import anyio  # deferred: blocking-only programs never load the async stack
+
         await anyio.sleep(effect.seconds)
         return None
     if isinstance(effect, Send):
@@ -226,8 +221,12 @@ async def _advance_async(client: httpx.AsyncClient, flow: Flow[T]) -> tuple[bool
 async def _abort_async(
     client: httpx.AsyncClient, on_abort: AbortFlow | None, reason: BaseException
 ) -> None:
-    cancelled = anyio.get_cancelled_exc_class()
-    if on_abort is None or not isinstance(reason, (*ABANDONMENTS, cancelled)):
+    import asyncio
+
+    import anyio
+
+    cancelled = (asyncio.CancelledError, anyio.get_cancelled_exc_class())
+    if on_abort is None or not isinstance(reason, (*ABANDONMENTS, *cancelled)):
         return
     try:
         # Shielded: the caller's cancellation must not cancel the clean-up itself.

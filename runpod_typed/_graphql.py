@@ -11,8 +11,6 @@ import json
 import re
 from typing import Any
 
-import pydantic_core
-
 from runpod_typed._errors import BadRequestError, GraphQLError, ResponseFormatError
 from runpod_typed._flow import Flow
 from runpod_typed._transport import ApiCall, Transport
@@ -27,7 +25,7 @@ def graphql_call(transport: Transport, payload: dict[str, Any]) -> Flow[dict[str
         "POST",
         transport.urls.graphql_url,
         "graphql",
-        body=pydantic_core.to_json(payload),
+        body=json.dumps(payload, separators=(",", ":")).encode(),
         idempotent=_MUTATION.search(query) is None,
     )
     operation = payload.get("operationName")

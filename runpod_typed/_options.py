@@ -7,12 +7,11 @@ request RunPod would refuse (or worse, accept and misread).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
-
-import pydantic_core
 
 from runpod_typed._errors import InvalidRequestError, PayloadTooLargeError
 from runpod_typed._generated.serverless.models import JobPolicy, RunRequest
@@ -92,6 +91,16 @@ def _check_url(name: str, url: str) -> None:
         raise InvalidRequestError(f"{name} must be an http(s) URL, got {url!r}")
 
 
+def _jsonable(value: Any) -> Any:
+    """What stdlib json cannot encode (pydantic models, dataclasses, dates...), via pydantic."""
+    import pydantic_core  # deferred: plain JSON inputs never need it
+
+    try:
+        return pydantic_core.to_jsonable_python(value)
+    except pydantic_core.PydanticSerializationError as exc:
+        raise TypeError(str(exc)) from None
+
+
 def encode_job_request(
     job_input: Any,
     *,
@@ -103,14 +112,7 @@ def encode_job_request(
     """The JSON body of /run or /runsync, validated and within the route's size limit."""
     if job_input is None:
         raise InvalidRequestError("job input is required: RunPod refuses a job without 'input'")
-    try:
-        plain_input = pydantic_core.to_jsonable_python(job_input)
-    except pydantic_core.PydanticSerializationError as exc:
-        raise InvalidRequestError(
-            f"job input is not JSON-serializable ({exc}); pass dicts, lists, str, numbers, "
-            "bools, None, dataclasses or pydantic models"
-        ) from None
-    request = RunRequest(input_=plain_input)
+    request = RunRequest(input_=job_input)
     if webhook is not None:
         _check_url("webhook", webhook)
         request.webhook = webhook
@@ -118,7 +120,15 @@ def encode_job_request(
         request.policy = policy.to_wire()
     if s3_config is not None:
         request.s_3_config = s3_config.to_wire()
-    body = pydantic_core.to_json(request.to_dict())
+    try:
+        body = json.dumps(
+            request.to_dict(), separators=(",", ":"), allow_nan=False, default=_jsonable
+        ).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(
+            f"job input is not JSON ({exc}); pass dicts, lists, str, finite numbers, bools, "
+            "None, dataclasses or pydantic models"
+        ) from None
     limit = PAYLOAD_LIMITS[route]
     if len(body) > limit:
         raise PayloadTooLargeError(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
-
-import pydantic
+from typing import TYPE_CHECKING, Any
 
 from runpod_typed._errors import OutputValidationError
+
+if TYPE_CHECKING:
+    import pydantic
 
 
 @functools.lru_cache(maxsize=256)
 def _adapter(output_type: Any) -> pydantic.TypeAdapter[Any]:
+    import pydantic  # deferred: only callers who ask for a type pay for pydantic's import
+
     return pydantic.TypeAdapter(output_type)
 
 
@@ -19,6 +22,8 @@ def validate_output(raw: Any, output_type: Any, *, job_id: str, what: str = "out
     """Return `raw` as `output_type` (or unchanged when no type was asked for)."""
     if output_type is None or output_type is Any:
         return raw
+    import pydantic
+
     try:
         adapter = _adapter(output_type)
     except TypeError:  # unhashable type expression: build it uncached
