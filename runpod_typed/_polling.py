@@ -8,6 +8,7 @@ the sync and async clients and by the control plane's pod helpers (`Backoff`).
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
@@ -116,19 +117,24 @@ def remaining(deadline: float | None, what: str, job_id: str | None = None) -> f
 
 
 class StatusWatcher:
-    """Calls `on_status` when the state or the worker's progress message changes."""
+    """Sees every status of one wait: logs state changes, tells `on_status` about them.
+
+    A change is a new state or, while running, a new progress message from the worker.
+    """
 
     def __init__(self, on_status: StatusCallback | None) -> None:
         self.on_status = on_status
         self._last: tuple[JobState, Any] | None = None
 
     def see(self, status: JobStatus) -> None:
-        if self.on_status is None:
-            return
         progress = status.output if status.state is JobState.IN_PROGRESS else None
         key = (status.state, progress)
-        if key != self._last:
-            self._last = key
+        if key == self._last:
+            return
+        self._last = key
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("job %s is %s", status.id, status.state.value)
+        if self.on_status is not None:
             self.on_status(status)
 
 
