@@ -1,0 +1,1 @@
+"""Client processes: each runs one client library against the emulator and reports figures."""
