@@ -46,17 +46,18 @@ def run(args: list[str], cwd: Path, stdin: str = "") -> subprocess.CompletedProc
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repository with the walk-through's operation added and generated."""
     root = tmp_path_factory.mktemp("walkthrough")
-    for name in COPIED:
+    for part in COPIED:
         shutil.copytree(
-            ROOT / name, root / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+            ROOT / part, root / part, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
         )
     operation = doc_block("graphql walkthrough")
-    name = re.search(r"^(?:query|mutation) (\w+)", operation, re.M)
-    assert name is not None
+    match = re.search(r"^(?:query|mutation) (\w+)", operation, re.M)
+    assert match is not None
+    name = match.group(1)
     operations = root / "codegen" / "operations"
     existing = "".join(p.read_text() for p in operations.glob("*.graphql"))
-    assert f" {name.group(1)}(" not in existing, (
-        f"{name.group(1)} is in codegen/operations now: pick another operation for the "
+    assert f" {name}(" not in existing, (
+        f"{name} is in codegen/operations now: pick another operation for the "
         "walk-through in docs/ARCHITECTURE.md"
     )
     with (operations / "templates.graphql").open("a") as file:
