@@ -89,9 +89,9 @@ async def create_summary(
     request: Request,
     endpoint: Annotated[AsyncEndpoint, Depends(summarizer)],
 ) -> Summary | Response:
-    job = endpoint.run_sync(body.model_dump(), output_type=Summary, timeout=300)
+    summary = endpoint.run_sync(body.model_dump(), output_type=Summary, timeout=300)
     try:
-        return await run_until_disconnected(request, job)
+        return await run_until_disconnected(request, summary)
     except ClientDisconnected:
         return Response(status_code=CLIENT_CLOSED_REQUEST)
     except JobFailed as exc:
