@@ -6,8 +6,8 @@
         ...  # point a client at server.graphql_url / server.endpoint_base_url
 
 `.app` is the ASGI application for other servers; `.serve()` runs it with uvicorn in
-a background thread. State (jobs, counters) lives on the serving loop and does not
-survive a restart.
+a background thread. Jobs live on the serving loop and do not survive a restart;
+counters do (until `reset`).
 """
 
 from __future__ import annotations

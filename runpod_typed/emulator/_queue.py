@@ -436,7 +436,7 @@ class JobStore:
 
         loop.call_soon_threadsafe(apply)
 
-    def executor(self) -> ThreadPoolExecutor:
+    def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(
                 max_workers=max(16, 4 * self.worker_count), thread_name_prefix="emulator-handler"
@@ -453,14 +453,14 @@ class JobStore:
         ):
             result = handler(payload)
         else:
-            result = await loop.run_in_executor(self.executor(), handler, payload)
+            result = await loop.run_in_executor(self._pool(), handler, payload)
         if inspect.isawaitable(result):
             result = await result
         if inspect.isasyncgen(result):
             return await self._drain_async(result, job, attempt)
         if inspect.isgenerator(result):
             return await loop.run_in_executor(
-                self.executor(), self._drain_sync, result, job, attempt, loop
+                self._pool(), self._drain_sync, result, job, attempt, loop
             )
         return result
 

@@ -267,12 +267,17 @@ def returns_object(job: dict[str, Any]) -> Any:
     return object()
 
 
+def huge_chunk(job: dict[str, Any]) -> Iterator[str]:
+    yield "x" * (1024 * 1024 + 1)
+
+
 @pytest.mark.parametrize(
     ("handler", "message"),
     [
         (raises, "bad thing happened"),
         (returns_error, "model refused"),
         (returns_object, "not JSON"),
+        (huge_chunk, "exceeds the limit of 1048576 bytes"),
         ("fail", "the fail handler always fails"),
     ],
 )
