@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, overload
 
 import httpx
+from typing_extensions import Unpack
 
 from runpod_typed._errors import RunpodError
-from runpod_typed._fanout import ProgressCallback, map_async, map_sync
+from runpod_typed._fanout import FanOut, map_async, map_sync
 from runpod_typed._flow import ABORT_BUDGET_SECONDS, AbortFlow, Flow, run_async, run_sync
 from runpod_typed._job import ABORT_RETRY, AsyncJob, Job
+from runpod_typed._kwargs import MapOptions, RunOptions, SubmitOptions
 from runpod_typed._options import Policy, S3Config, encode_job_request
 from runpod_typed._outputs import validate_output
-from runpod_typed._polling import (
-    PollingOptions,
-    StatusCallback,
-    StatusWatcher,
-    remaining,
-    wait_until_final,
-)
+from runpod_typed._polling import PollingOptions, StatusWatcher, remaining, wait_until_final
 from runpod_typed._serverless import EndpointRoutes
 from runpod_typed._status import Health, JobStatus, PurgeResult
 from runpod_typed._transport import Transport
@@ -43,6 +39,10 @@ class JobOptions:
     webhook: str | None = None
     policy: Policy | None = None
     s3_config: S3Config | None = None
+
+    @classmethod
+    def of(cls, options: SubmitOptions) -> JobOptions:
+        return cls(options.get("webhook"), options.get("policy"), options.get("s3_config"))
 
     def body(self, job_input: Any, route: str) -> bytes:
         return encode_job_request(
@@ -78,7 +78,8 @@ class EndpointFlows:
             "cancel_on_exit": self.cancel_on_exit if cancel_on_exit is None else cancel_on_exit,
         }
 
-    def abort(self, submitted: _Submitted, cancel_on_exit: bool | None) -> AbortFlow | None:
+    def abort(self, submitted: _Submitted, options: RunOptions) -> AbortFlow | None:
+        cancel_on_exit = options.get("cancel_on_exit")
         if not (self.cancel_on_exit if cancel_on_exit is None else cancel_on_exit):
             return None
 
@@ -93,32 +94,44 @@ class EndpointFlows:
 
         return cancel
 
-    def run_to_result(
+    def submit_flow(self, job_input: Any, options: SubmitOptions) -> Flow[JobStatus]:
+        return self.routes.run(JobOptions.of(options).body(job_input, "run"))
+
+    def run_flow(
+        self, job_input: Any, output_type: Any, options: RunOptions
+    ) -> tuple[Flow[Any], AbortFlow | None]:
+        """Submit and wait, and the clean-up if the caller gives up.
+
+        With remote cancellation on, /run then /status-sync: the job id is known
+        from the first answer. Without it, /runsync: one request for a job that
+        finishes within the long-poll window, but no id until it answers.
+        """
+        submitted = _Submitted()
+        abort = self.abort(submitted, options)
+        return self._run_to_result(job_input, output_type, options, submitted, abort is None), abort
+
+    def _run_to_result(
         self,
         job_input: Any,
-        options: JobOptions,
-        submitted: _Submitted,
-        *,
         output_type: Any,
-        polling: PollingOptions | None,
-        timeout: float | None,
-        on_status: StatusCallback | None,
+        options: RunOptions,
+        submitted: _Submitted,
         one_request: bool,
     ) -> Flow[Any]:
-        """Submit and wait. `one_request` uses /runsync (no id until it answers, so no cancel)."""
-        opts = polling or self.polling
-        deadline = opts.deadline(timeout, time.monotonic())
-        watcher = StatusWatcher(on_status)
+        polling = options.get("polling") or self.polling
+        deadline = polling.deadline(options.get("timeout"), time.monotonic())
+        watcher = StatusWatcher(options.get("on_status"))
+        job = JobOptions.of(options)
         if one_request:
-            window = min(opts.long_poll_window, remaining(deadline, "the job"))
-            status = yield from self.routes.run_sync(options.body(job_input, "runsync"), window)
+            window = min(polling.long_poll_window, remaining(deadline, "the job"))
+            status = yield from self.routes.run_sync(job.body(job_input, "runsync"), window)
         else:
-            status = yield from self.routes.run(options.body(job_input, "run"))
+            status = yield from self.routes.run(job.body(job_input, "run"))
         submitted.id = status.id
         watcher.see(status)
         if not status.is_final:
             status = yield from wait_until_final(
-                self.routes, status.id, opts, deadline=deadline, watcher=watcher
+                self.routes, status.id, polling, deadline=deadline, watcher=watcher
             )
         status.raise_for_state(self.id)
         return validate_output(status.output, output_type, job_id=status.id)
@@ -133,42 +146,19 @@ class Endpoint(EndpointFlows):
 
     @overload
     def run(
-        self,
-        job_input: Any,
-        *,
-        output_type: None = None,
-        webhook: str | None = None,
-        policy: Policy | None = None,
-        s3_config: S3Config | None = None,
-        cancel_on_exit: bool | None = None,
+        self, job_input: Any, *, output_type: None = None, **options: Unpack[SubmitOptions]
     ) -> Job[Any]: ...
     @overload
     def run(
-        self,
-        job_input: Any,
-        *,
-        output_type: type[T],
-        webhook: str | None = None,
-        policy: Policy | None = None,
-        s3_config: S3Config | None = None,
-        cancel_on_exit: bool | None = None,
+        self, job_input: Any, *, output_type: type[T], **options: Unpack[SubmitOptions]
     ) -> Job[T]: ...
     def run(
-        self,
-        job_input: Any,
-        *,
-        output_type: Any = None,
-        webhook: str | None = None,
-        policy: Policy | None = None,
-        s3_config: S3Config | None = None,
-        cancel_on_exit: bool | None = None,
+        self, job_input: Any, *, output_type: Any = None, **options: Unpack[SubmitOptions]
     ) -> Job[Any]:
-        """Submit a job (POST /run, never retried in a way that could run it twice)."""
-        body = JobOptions(webhook, policy, s3_config).body(job_input, "run")
-        status = run_sync(self._http, self.routes.run(body))
-        return Job(
-            self._http, self.routes, status.id, **self.job_kwargs(output_type, cancel_on_exit)
-        )
+        """Submit a job (POST /run, never resent in a way that could run it twice)."""
+        status = run_sync(self._http, self.submit_flow(job_input, options))
+        kwargs = self.job_kwargs(output_type, options.get("cancel_on_exit"))
+        return Job(self._http, self.routes, status.id, **kwargs)
 
     def job(self, job_id: str, *, output_type: Any = None) -> Job[Any]:
         """A handle on a job submitted earlier (by id)."""
@@ -176,64 +166,22 @@ class Endpoint(EndpointFlows):
 
     @overload
     def run_sync(
-        self,
-        job_input: Any,
-        *,
-        output_type: None = None,
-        webhook: str | None = None,
-        policy: Policy | None = None,
-        s3_config: S3Config | None = None,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
+        self, job_input: Any, *, output_type: None = None, **options: Unpack[RunOptions]
     ) -> Any: ...
     @overload
     def run_sync(
-        self,
-        job_input: Any,
-        *,
-        output_type: type[T],
-        webhook: str | None = None,
-        policy: Policy | None = None,
-        s3_config: S3Config | None = None,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
+        self, job_input: Any, *, output_type: type[T], **options: Unpack[RunOptions]
     ) -> T: ...
     def run_sync(
-        self,
-        job_input: Any,
-        *,
-        output_type: Any = None,
-        webhook: str | None = None,
-        policy: Policy | None = None,
-        s3_config: S3Config | None = None,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
+        self, job_input: Any, *, output_type: Any = None, **options: Unpack[RunOptions]
     ) -> Any:
         """Run a job and return its output, validated as `output_type`.
 
-        Submits with /run and long-polls /status-sync, so a caller who gives up
-        (timeout, Ctrl-C) can have the remote job cancelled. With
-        `cancel_on_exit=False` it uses /runsync: one request for a job that
-        finishes within the long-poll window.
+        Giving up (timeout, Ctrl-C) cancels the remote job unless
+        `cancel_on_exit=False`, which uses /runsync instead (see `run_flow`).
         """
-        submitted = _Submitted()
-        flow = self.run_to_result(
-            job_input,
-            JobOptions(webhook, policy, s3_config),
-            submitted,
-            output_type=output_type,
-            polling=polling,
-            timeout=timeout,
-            on_status=on_status,
-            one_request=not self.abort(submitted, cancel_on_exit),
-        )
-        return run_sync(self._http, flow, on_abort=self.abort(submitted, cancel_on_exit))
+        flow, abort = self.run_flow(job_input, output_type, options)
+        return run_sync(self._http, flow, on_abort=abort)
 
     @overload
     def map(
@@ -241,12 +189,8 @@ class Endpoint(EndpointFlows):
         inputs: Iterable[Any],
         *,
         output_type: None = None,
-        concurrency: int = 16,
         return_exceptions: Literal[False] = False,
-        on_progress: ProgressCallback | None = None,
-        progress_bar: bool = False,
-        timeout: float | None = None,
-        polling: PollingOptions | None = None,
+        **options: Unpack[MapOptions],
     ) -> list[Any]: ...
     @overload
     def map(
@@ -254,12 +198,8 @@ class Endpoint(EndpointFlows):
         inputs: Iterable[Any],
         *,
         output_type: type[T],
-        concurrency: int = 16,
         return_exceptions: Literal[False] = False,
-        on_progress: ProgressCallback | None = None,
-        progress_bar: bool = False,
-        timeout: float | None = None,
-        polling: PollingOptions | None = None,
+        **options: Unpack[MapOptions],
     ) -> list[T]: ...
     @overload
     def map(
@@ -267,37 +207,21 @@ class Endpoint(EndpointFlows):
         inputs: Iterable[Any],
         *,
         output_type: type[T],
-        concurrency: int = 16,
         return_exceptions: Literal[True],
-        on_progress: ProgressCallback | None = None,
-        progress_bar: bool = False,
-        timeout: float | None = None,
-        polling: PollingOptions | None = None,
+        **options: Unpack[MapOptions],
     ) -> list[T | RunpodError]: ...
     def map(
         self,
         inputs: Iterable[Any],
         *,
         output_type: Any = None,
-        concurrency: int = 16,
         return_exceptions: bool = False,
-        on_progress: ProgressCallback | None = None,
-        progress_bar: bool = False,
-        timeout: float | None = None,
-        polling: PollingOptions | None = None,
+        **options: Unpack[MapOptions],
     ) -> list[Any]:
         """Run one job per input, `concurrency` at a time (threads); results in input order."""
-        items: Sequence[Any] = list(inputs)
-        return map_sync(
-            lambda item: self.run_sync(
-                item, output_type=output_type, timeout=timeout, polling=polling
-            ),
-            items,
-            concurrency=concurrency,
-            return_exceptions=return_exceptions,
-            on_progress=on_progress,
-            progress_bar=progress_bar,
-        )
+        plan = FanOut.of(inputs, return_exceptions, options)
+        run: RunOptions = {"timeout": options.get("timeout"), "polling": options.get("polling")}
+        return map_sync(lambda item: self.run_sync(item, output_type=output_type, **run), plan)
 
     def health(self) -> Health:
         return run_sync(self._http, self.routes.health())
@@ -316,99 +240,36 @@ class AsyncEndpoint(EndpointFlows):
 
     @overload
     async def run(
-        self,
-        job_input: Any,
-        *,
-        output_type: None = None,
-        webhook: str | None = None,
-        policy: Policy | None = None,
-        s3_config: S3Config | None = None,
-        cancel_on_exit: bool | None = None,
+        self, job_input: Any, *, output_type: None = None, **options: Unpack[SubmitOptions]
     ) -> AsyncJob[Any]: ...
     @overload
     async def run(
-        self,
-        job_input: Any,
-        *,
-        output_type: type[T],
-        webhook: str | None = None,
-        policy: Policy | None = None,
-        s3_config: S3Config | None = None,
-        cancel_on_exit: bool | None = None,
+        self, job_input: Any, *, output_type: type[T], **options: Unpack[SubmitOptions]
     ) -> AsyncJob[T]: ...
     async def run(
-        self,
-        job_input: Any,
-        *,
-        output_type: Any = None,
-        webhook: str | None = None,
-        policy: Policy | None = None,
-        s3_config: S3Config | None = None,
-        cancel_on_exit: bool | None = None,
+        self, job_input: Any, *, output_type: Any = None, **options: Unpack[SubmitOptions]
     ) -> AsyncJob[Any]:
-        body = JobOptions(webhook, policy, s3_config).body(job_input, "run")
-        status = await run_async(self._http, self.routes.run(body))
-        return AsyncJob(
-            self._http, self.routes, status.id, **self.job_kwargs(output_type, cancel_on_exit)
-        )
+        status = await run_async(self._http, self.submit_flow(job_input, options))
+        kwargs = self.job_kwargs(output_type, options.get("cancel_on_exit"))
+        return AsyncJob(self._http, self.routes, status.id, **kwargs)
 
     def job(self, job_id: str, *, output_type: Any = None) -> AsyncJob[Any]:
         return AsyncJob(self._http, self.routes, job_id, **self.job_kwargs(output_type, None))
 
     @overload
     async def run_sync(
-        self,
-        job_input: Any,
-        *,
-        output_type: None = None,
-        webhook: str | None = None,
-        policy: Policy | None = None,
-        s3_config: S3Config | None = None,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
+        self, job_input: Any, *, output_type: None = None, **options: Unpack[RunOptions]
     ) -> Any: ...
     @overload
     async def run_sync(
-        self,
-        job_input: Any,
-        *,
-        output_type: type[T],
-        webhook: str | None = None,
-        policy: Policy | None = None,
-        s3_config: S3Config | None = None,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
+        self, job_input: Any, *, output_type: type[T], **options: Unpack[RunOptions]
     ) -> T: ...
     async def run_sync(
-        self,
-        job_input: Any,
-        *,
-        output_type: Any = None,
-        webhook: str | None = None,
-        policy: Policy | None = None,
-        s3_config: S3Config | None = None,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
+        self, job_input: Any, *, output_type: Any = None, **options: Unpack[RunOptions]
     ) -> Any:
         """See `Endpoint.run_sync`; cancelling the task cancels the remote job."""
-        submitted = _Submitted()
-        flow = self.run_to_result(
-            job_input,
-            JobOptions(webhook, policy, s3_config),
-            submitted,
-            output_type=output_type,
-            polling=polling,
-            timeout=timeout,
-            on_status=on_status,
-            one_request=not self.abort(submitted, cancel_on_exit),
-        )
-        return await run_async(self._http, flow, on_abort=self.abort(submitted, cancel_on_exit))
+        flow, abort = self.run_flow(job_input, output_type, options)
+        return await run_async(self._http, flow, on_abort=abort)
 
     @overload
     async def map(
@@ -416,12 +277,8 @@ class AsyncEndpoint(EndpointFlows):
         inputs: Iterable[Any],
         *,
         output_type: None = None,
-        concurrency: int = 16,
         return_exceptions: Literal[False] = False,
-        on_progress: ProgressCallback | None = None,
-        progress_bar: bool = False,
-        timeout: float | None = None,
-        polling: PollingOptions | None = None,
+        **options: Unpack[MapOptions],
     ) -> list[Any]: ...
     @overload
     async def map(
@@ -429,12 +286,8 @@ class AsyncEndpoint(EndpointFlows):
         inputs: Iterable[Any],
         *,
         output_type: type[T],
-        concurrency: int = 16,
         return_exceptions: Literal[False] = False,
-        on_progress: ProgressCallback | None = None,
-        progress_bar: bool = False,
-        timeout: float | None = None,
-        polling: PollingOptions | None = None,
+        **options: Unpack[MapOptions],
     ) -> list[T]: ...
     @overload
     async def map(
@@ -442,51 +295,32 @@ class AsyncEndpoint(EndpointFlows):
         inputs: Iterable[Any],
         *,
         output_type: type[T],
-        concurrency: int = 16,
         return_exceptions: Literal[True],
-        on_progress: ProgressCallback | None = None,
-        progress_bar: bool = False,
-        timeout: float | None = None,
-        polling: PollingOptions | None = None,
+        **options: Unpack[MapOptions],
     ) -> list[T | RunpodError]: ...
     async def map(
         self,
         inputs: Iterable[Any],
         *,
         output_type: Any = None,
-        concurrency: int = 16,
         return_exceptions: bool = False,
-        on_progress: ProgressCallback | None = None,
-        progress_bar: bool = False,
-        timeout: float | None = None,
-        polling: PollingOptions | None = None,
+        **options: Unpack[MapOptions],
     ) -> list[Any]:
         """Run one job per input, `concurrency` at a time (tasks); results in input order.
 
         On the first failure (unless `return_exceptions`) the jobs still running
         are cancelled, remotely too, and the failure is raised.
         """
-        items: Sequence[Any] = list(inputs)
+        plan = FanOut.of(inputs, return_exceptions, options)
+        run: RunOptions = {"timeout": options.get("timeout"), "polling": options.get("polling")}
 
         async def one(item: Any) -> Any:
-            return await self.run_sync(
-                item, output_type=output_type, timeout=timeout, polling=polling
-            )
+            return await self.run_sync(item, output_type=output_type, **run)
 
-        return await map_async(
-            one,
-            items,
-            concurrency=concurrency,
-            return_exceptions=return_exceptions,
-            on_progress=on_progress,
-            progress_bar=progress_bar,
-        )
+        return await map_async(one, plan)
 
     async def health(self) -> Health:
         return await run_async(self._http, self.routes.health())
 
     async def purge_queue(self) -> PurgeResult:
         return await run_async(self._http, self.routes.purge_queue())
-
-
-__all__ = ["AsyncEndpoint", "Endpoint", "JobOptions", "JobStatus"]

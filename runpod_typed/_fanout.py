@@ -8,13 +8,17 @@ one) pulls items from one shared cursor, so 10,000 inputs cost N workers, not
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runpod_typed._errors import InvalidRequestError, RunpodError
 
 if TYPE_CHECKING:
     import anyio
+
+    from runpod_typed._kwargs import MapOptions
+
 
 ProgressCallback = Callable[[int, int], Any]
 """Called as `on_progress(done, total)` after each item finishes."""
@@ -53,15 +57,38 @@ class Progress:
             self._bar.stop()
 
 
-def _check_concurrency(concurrency: int) -> None:
-    if (
-        isinstance(concurrency, bool)
-        or not isinstance(concurrency, int)
-        or not (1 <= concurrency <= 10_000)
-    ):
-        raise InvalidRequestError(
-            f"concurrency must be an int from 1 to 10000, got {concurrency!r}"
+@dataclass(frozen=True, slots=True)
+class FanOut:
+    """One map() call: the inputs and how to run them, checked before anything starts."""
+
+    items: Sequence[Any]
+    concurrency: int
+    return_exceptions: bool
+    on_progress: ProgressCallback | None
+    progress_bar: bool
+
+    @classmethod
+    def of(cls, inputs: Iterable[Any], return_exceptions: bool, options: MapOptions) -> FanOut:
+        concurrency = options.get("concurrency", 16)
+        if (
+            isinstance(concurrency, bool)
+            or not isinstance(concurrency, int)
+            or not (1 <= concurrency <= 10_000)
+        ):
+            raise InvalidRequestError(
+                f"concurrency must be an int from 1 to 10000, got {concurrency!r}"
+            )
+        items = list(inputs)
+        return cls(
+            items,
+            min(concurrency, max(1, len(items))),
+            return_exceptions,
+            options.get("on_progress"),
+            options.get("progress_bar", False),
         )
+
+    def progress(self) -> Progress:
+        return Progress(len(self.items), self.on_progress, self.progress_bar)
 
 
 class _Cursor:
@@ -87,21 +114,12 @@ class _Cursor:
                 self.failure = exc
 
 
-def map_sync(
-    run: Callable[[Any], Any],
-    items: Sequence[Any],
-    *,
-    concurrency: int,
-    return_exceptions: bool,
-    on_progress: ProgressCallback | None,
-    progress_bar: bool,
-) -> list[Any]:
+def map_sync(run: Callable[[Any], Any], plan: FanOut) -> list[Any]:
     from concurrent.futures import ThreadPoolExecutor  # deferred: only map() needs threads
 
-    _check_concurrency(concurrency)
-    results: list[Any] = [None] * len(items)
-    cursor = _Cursor(items)
-    progress = Progress(len(items), on_progress, progress_bar)
+    results: list[Any] = [None] * len(plan.items)
+    cursor = _Cursor(plan.items)
+    progress = plan.progress()
 
     def worker() -> None:
         while (taken := cursor.take()) is not None:
@@ -109,7 +127,7 @@ def map_sync(
             try:
                 results[index] = run(item)
             except RunpodError as exc:
-                if not return_exceptions:
+                if not plan.return_exceptions:
                     cursor.fail(exc)
                     return
                 results[index] = exc
@@ -119,8 +137,8 @@ def map_sync(
             progress.advance()
 
     try:
-        with ThreadPoolExecutor(max_workers=min(concurrency, max(1, len(items)))) as pool:
-            for _ in range(min(concurrency, len(items))):
+        with ThreadPoolExecutor(max_workers=plan.concurrency) as pool:
+            for _ in range(plan.concurrency):
                 pool.submit(worker)
     finally:
         progress.close()
@@ -129,21 +147,12 @@ def map_sync(
     return results
 
 
-async def map_async(
-    run: Callable[[Any], Awaitable[Any]],
-    items: Sequence[Any],
-    *,
-    concurrency: int,
-    return_exceptions: bool,
-    on_progress: ProgressCallback | None,
-    progress_bar: bool,
-) -> list[Any]:
+async def map_async(run: Callable[[Any], Awaitable[Any]], plan: FanOut) -> list[Any]:
     import anyio
 
-    _check_concurrency(concurrency)
-    results: list[Any] = [None] * len(items)
-    cursor = _Cursor(items)
-    progress = Progress(len(items), on_progress, progress_bar)
+    results: list[Any] = [None] * len(plan.items)
+    cursor = _Cursor(plan.items)
+    progress = plan.progress()
 
     async def worker(scope: anyio.CancelScope) -> None:
         while (taken := cursor.take()) is not None:
@@ -151,7 +160,7 @@ async def map_async(
             try:
                 results[index] = await run(item)
             except RunpodError as exc:
-                if not return_exceptions:
+                if not plan.return_exceptions:
                     cursor.fail(exc)
                     scope.cancel()  # the others' jobs are cancelled remotely as they unwind
                     return
@@ -164,7 +173,7 @@ async def map_async(
 
     try:
         async with anyio.create_task_group() as group:
-            for _ in range(min(concurrency, len(items))):
+            for _ in range(plan.concurrency):
                 group.start_soon(worker, group.cancel_scope)
     finally:
         progress.close()

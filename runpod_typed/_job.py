@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, Generic, TypeVar, overload
 
 import httpx
+from typing_extensions import Unpack
 
 from runpod_typed._flow import (
     ABORT_BUDGET_SECONDS,
@@ -21,8 +22,9 @@ from runpod_typed._flow import (
     run_async,
     run_sync,
 )
+from runpod_typed._kwargs import WaitOptions
 from runpod_typed._outputs import validate_output
-from runpod_typed._polling import PollingOptions, StatusCallback, StatusWatcher, wait_until_final
+from runpod_typed._polling import PollingOptions, StatusWatcher, wait_until_final
 from runpod_typed._retry import RetryPolicy
 from runpod_typed._serverless import EndpointRoutes
 from runpod_typed._status import JobStatus
@@ -63,46 +65,38 @@ class JobFlows(Generic[T]):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.id!r}, endpoint_id={self.endpoint_id!r})"
 
-    def abort(self, cancel_on_exit: bool | None) -> AbortFlow | None:
+    def abort(self, options: WaitOptions) -> AbortFlow | None:
         """The clean-up to run if the caller gives up while waiting on this job."""
+        cancel_on_exit = options.get("cancel_on_exit")
         if not (self.cancel_on_exit if cancel_on_exit is None else cancel_on_exit):
             return None
         return lambda: self.routes.cancel(self.id, retry=ABORT_RETRY, timeout=ABORT_BUDGET_SECONDS)
 
-    def output_flow(
-        self,
-        output_type: Any,
-        polling: PollingOptions | None,
-        timeout: float | None,
-        on_status: StatusCallback | None,
-    ) -> Flow[Any]:
-        options = polling or self.polling
+    def _wait_args(
+        self, options: WaitOptions
+    ) -> tuple[PollingOptions, float | None, StatusWatcher]:
+        polling = options.get("polling") or self.polling
+        deadline = polling.deadline(options.get("timeout"), time.monotonic())
+        return polling, deadline, StatusWatcher(options.get("on_status"))
+
+    def output_flow(self, output_type: Any, options: WaitOptions) -> Flow[Any]:
+        polling, deadline, watcher = self._wait_args(options)
         status = yield from wait_until_final(
-            self.routes,
-            self.id,
-            options,
-            deadline=options.deadline(timeout, time.monotonic()),
-            watcher=StatusWatcher(on_status),
+            self.routes, self.id, polling, deadline=deadline, watcher=watcher
         )
         status.raise_for_state(self.endpoint_id)
         wanted = self.output_type if output_type is None else output_type
         return validate_output(status.output, wanted, job_id=self.id)
 
-    def stream_flow(
-        self,
-        chunk_type: Any,
-        polling: PollingOptions | None,
-        timeout: float | None,
-        on_status: StatusCallback | None,
-    ) -> Flow[None]:
-        options = polling or self.polling
+    def stream_flow(self, chunk_type: Any, options: WaitOptions) -> Flow[None]:
+        polling, deadline, watcher = self._wait_args(options)
         return stream_chunks(
             self.routes,
             self.id,
-            options,
+            polling,
             chunk_type=chunk_type,
-            deadline=options.deadline(timeout, time.monotonic()),
-            watcher=StatusWatcher(on_status),
+            deadline=deadline,
+            watcher=watcher,
         )
 
 
@@ -118,75 +112,27 @@ class Job(JobFlows[T]):
         return run_sync(self._http, self.routes.status(self.id))
 
     @overload
-    def output(
-        self,
-        output_type: None = None,
-        *,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
-    ) -> T: ...
+    def output(self, output_type: None = None, **options: Unpack[WaitOptions]) -> T: ...
     @overload
-    def output(
-        self,
-        output_type: type[U],
-        *,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
-    ) -> U: ...
-    def output(
-        self,
-        output_type: Any = None,
-        *,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
-    ) -> Any:
+    def output(self, output_type: type[U], **options: Unpack[WaitOptions]) -> U: ...
+    def output(self, output_type: Any = None, **options: Unpack[WaitOptions]) -> Any:
         """Wait for the job and return its output, validated as `output_type`.
 
         Raises JobFailed / JobCancelled / JobTimedOut for those final states and
         WaitTimeout (a TimeoutError) when `timeout` seconds pass first. Giving up
         (timeout, Ctrl-C) cancels the remote job unless `cancel_on_exit=False`.
         """
-        flow = self.output_flow(output_type, polling, timeout, on_status)
-        return run_sync(self._http, flow, on_abort=self.abort(cancel_on_exit))
+        flow = self.output_flow(output_type, options)
+        return run_sync(self._http, flow, on_abort=self.abort(options))
 
     @overload
-    def stream(
-        self,
-        chunk_type: None = None,
-        *,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
-    ) -> Iterator[Any]: ...
+    def stream(self, chunk_type: None = None, **options: Unpack[WaitOptions]) -> Iterator[Any]: ...
     @overload
-    def stream(
-        self,
-        chunk_type: type[C],
-        *,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
-    ) -> Iterator[C]: ...
-    def stream(
-        self,
-        chunk_type: Any = None,
-        *,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
-    ) -> Iterator[Any]:
+    def stream(self, chunk_type: type[C], **options: Unpack[WaitOptions]) -> Iterator[C]: ...
+    def stream(self, chunk_type: Any = None, **options: Unpack[WaitOptions]) -> Iterator[Any]:
         """Iterate over the job's stream chunks in order; breaking out early cancels the job."""
-        flow = self.stream_flow(chunk_type, polling, timeout, on_status)
-        return iterate_sync(self._http, flow, on_abort=self.abort(cancel_on_exit))
+        flow = self.stream_flow(chunk_type, options)
+        return iterate_sync(self._http, flow, on_abort=self.abort(options))
 
     def cancel(self) -> JobStatus:
         """Cancel the job on RunPod (frees the worker if it is running)."""
@@ -210,70 +156,24 @@ class AsyncJob(JobFlows[T]):
         return await run_async(self._http, self.routes.status(self.id))
 
     @overload
-    async def output(
-        self,
-        output_type: None = None,
-        *,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
-    ) -> T: ...
+    async def output(self, output_type: None = None, **options: Unpack[WaitOptions]) -> T: ...
     @overload
-    async def output(
-        self,
-        output_type: type[U],
-        *,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
-    ) -> U: ...
-    async def output(
-        self,
-        output_type: Any = None,
-        *,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
-    ) -> Any:
+    async def output(self, output_type: type[U], **options: Unpack[WaitOptions]) -> U: ...
+    async def output(self, output_type: Any = None, **options: Unpack[WaitOptions]) -> Any:
         """See `Job.output`; task cancellation also cancels the remote job."""
-        flow = self.output_flow(output_type, polling, timeout, on_status)
-        return await run_async(self._http, flow, on_abort=self.abort(cancel_on_exit))
+        flow = self.output_flow(output_type, options)
+        return await run_async(self._http, flow, on_abort=self.abort(options))
 
     @overload
     def stream(
-        self,
-        chunk_type: None = None,
-        *,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
+        self, chunk_type: None = None, **options: Unpack[WaitOptions]
     ) -> AsyncIterator[Any]: ...
     @overload
-    def stream(
-        self,
-        chunk_type: type[C],
-        *,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
-    ) -> AsyncIterator[C]: ...
-    def stream(
-        self,
-        chunk_type: Any = None,
-        *,
-        polling: PollingOptions | None = None,
-        timeout: float | None = None,
-        on_status: StatusCallback | None = None,
-        cancel_on_exit: bool | None = None,
-    ) -> AsyncIterator[Any]:
+    def stream(self, chunk_type: type[C], **options: Unpack[WaitOptions]) -> AsyncIterator[C]: ...
+    def stream(self, chunk_type: Any = None, **options: Unpack[WaitOptions]) -> AsyncIterator[Any]:
         """`async for` over the chunks; leaving early cancels the job (see `Job.stream`)."""
-        flow = self.stream_flow(chunk_type, polling, timeout, on_status)
-        return iterate_async(self._http, flow, on_abort=self.abort(cancel_on_exit))
+        flow = self.stream_flow(chunk_type, options)
+        return iterate_async(self._http, flow, on_abort=self.abort(options))
 
     async def cancel(self) -> JobStatus:
         return await run_async(self._http, self.routes.cancel(self.id))
