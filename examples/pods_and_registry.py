@@ -26,24 +26,24 @@ from runpod_typed._generated.graphql.input_types import (
 IMAGE = "registry.example.com/team/trainer:1.0"
 
 
-def cheapest_gpu(rp: Runpod) -> str:
-    """The id of the cheapest GPU type that is in stock."""
+def cheapest_secure_gpu(rp: Runpod) -> str:
+    """The id of the cheapest GPU type on Secure Cloud that is in stock."""
     offers = [
-        (gpu.lowest_price.uninterruptable_price, gpu.id)
+        (gpu.secure_price, gpu.id)
         for gpu in rp.graphql.gpu_types().gpu_types or []
-        if gpu and gpu.id and gpu.lowest_price and gpu.lowest_price.stock_status
-        if gpu.lowest_price.uninterruptable_price is not None
+        if gpu and gpu.id and gpu.secure_price is not None
+        if gpu.lowest_price and gpu.lowest_price.stock_status
     ]
     if not offers:
-        raise SystemExit("no GPU type is in stock right now")
+        raise SystemExit("no Secure Cloud GPU type is in stock right now")
     price, gpu_id = min(offers)
-    print(f"cheapest GPU in stock: {gpu_id} at ${price:.2f}/h")
+    print(f"cheapest Secure Cloud GPU in stock: {gpu_id} at ${price:.2f}/h")
     return gpu_id
 
 
 def main() -> None:
     with Runpod() as rp:
-        gpu_id = cheapest_gpu(rp)
+        gpu_id = cheapest_secure_gpu(rp)
         credentials = SaveRegistryAuthInput(
             name="team-registry",
             username=os.environ["REGISTRY_USERNAME"],

@@ -78,7 +78,7 @@ def test_pods_and_registry(examples_emulator: RunningEmulator) -> None:
         REGISTRY_NEW_PASSWORD="ci-password-2",
     )
     lines = out.splitlines()
-    assert lines[0].startswith("cheapest GPU in stock: ")
+    assert lines[0].startswith("cheapest Secure Cloud GPU in stock: ")
     states = [line.split(": ", 1)[1] for line in lines if line.startswith("pod ")]
     assert states[1].startswith("RUNNING at $")
     assert states[2:] == ["EXITED", "RUNNING again", "terminated"]
