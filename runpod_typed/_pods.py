@@ -13,6 +13,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from typing_extensions import TypedDict, Unpack
+
 from runpod_typed._errors import InvalidRequestError, RunpodError
 from runpod_typed._flow import Flow, Invoke, Sleep
 from runpod_typed._polling import Backoff, PollingOptions, remaining
@@ -146,44 +148,37 @@ def _pod_id(pod_id: str) -> str:
     return pod_id
 
 
-def _create_fields(
-    *,
-    name: str,
-    image_name: str | None,
-    gpu_type_id: str | None,
-    gpu_count: int,
-    cloud_type: str,
-    container_disk_in_gb: int | None,
-    volume_in_gb: int | None,
-    volume_mount_path: str | None,
-    ports: str | None,
-    env: Mapping[str, str] | None,
-    template_id: str | None,
-    network_volume_id: str | None,
-    data_center_id: str | None,
-    docker_args: str | None,
-    bid_per_gpu: float | None = None,
-) -> dict[str, Any]:
-    if not image_name and not template_id:
+class PodSpec(TypedDict, total=False):
+    """What to deploy; what is left out (or None) takes RunPod's default."""
+
+    image_name: str | None
+    gpu_type_id: str | None
+    gpu_count: int | None
+    cloud_type: str | None
+    container_disk_in_gb: int | None
+    volume_in_gb: int | None
+    volume_mount_path: str | None
+    ports: str | None
+    env: Mapping[str, str] | None
+    template_id: str | None
+    network_volume_id: str | None
+    data_center_id: str | None
+    docker_args: str | None
+    bid_per_gpu: float | None
+    """With a bid, the pod is a spot (interruptible) pod at that price per GPU-hour."""
+
+
+def _create_fields(name: str, spec: PodSpec) -> dict[str, Any]:
+    if not spec.get("image_name") and not spec.get("template_id"):
         raise InvalidRequestError("a pod needs image_name= or template_id=")
+    gpu_count = spec.get("gpu_count", 1)
     if isinstance(gpu_count, bool) or not isinstance(gpu_count, int) or gpu_count < 1:
         raise InvalidRequestError(f"gpu_count must be an int >= 1, got {gpu_count!r}")
     return {
+        **spec,
         "name": name,
-        "image_name": image_name,
-        "gpu_type_id": gpu_type_id,
         "gpu_count": gpu_count,
-        "cloud_type": cloud_type,
-        "container_disk_in_gb": container_disk_in_gb,
-        "volume_in_gb": volume_in_gb,
-        "volume_mount_path": volume_mount_path,
-        "ports": ports,
-        "env": env,
-        "template_id": template_id,
-        "network_volume_id": network_volume_id,
-        "data_center_id": data_center_id,
-        "docker_args": docker_args,
-        "bid_per_gpu": bid_per_gpu,
+        "cloud_type": spec.get("cloud_type") or "ALL",
     }
 
 
@@ -208,28 +203,10 @@ class Pods(_PodsBase):
     def get(self, pod_id: str) -> PodFields:
         return self._drive(self._flows.get(pod_id))  # type: ignore[no-any-return]
 
-    def create(
-        self,
-        *,
-        name: str,
-        image_name: str | None = None,
-        gpu_type_id: str | None = None,
-        gpu_count: int = 1,
-        cloud_type: str = "ALL",
-        container_disk_in_gb: int | None = None,
-        volume_in_gb: int | None = None,
-        volume_mount_path: str | None = None,
-        ports: str | None = None,
-        env: Mapping[str, str] | None = None,
-        template_id: str | None = None,
-        network_volume_id: str | None = None,
-        data_center_id: str | None = None,
-        docker_args: str | None = None,
-        bid_per_gpu: float | None = None,
-    ) -> PodFields:
+    def create(self, *, name: str, **spec: Unpack[PodSpec]) -> PodFields:
         """Deploy a pod; with `bid_per_gpu` it is a spot (interruptible) pod at that bid."""
-        fields = _create_fields(**{k: v for k, v in locals().items() if k != "self"})
-        return self._drive(self._flows.create(bid_per_gpu is not None, fields))  # type: ignore[no-any-return]
+        flow = self._flows.create(spec.get("bid_per_gpu") is not None, _create_fields(name, spec))
+        return self._drive(flow)  # type: ignore[no-any-return]
 
     def stop(self, pod_id: str) -> PodFields:
         return self._drive(self._flows.stop(pod_id))  # type: ignore[no-any-return]
@@ -266,27 +243,9 @@ class AsyncPods(_PodsBase):
     async def get(self, pod_id: str) -> PodFields:
         return await self._drive(self._flows.get(pod_id))  # type: ignore[no-any-return]
 
-    async def create(
-        self,
-        *,
-        name: str,
-        image_name: str | None = None,
-        gpu_type_id: str | None = None,
-        gpu_count: int = 1,
-        cloud_type: str = "ALL",
-        container_disk_in_gb: int | None = None,
-        volume_in_gb: int | None = None,
-        volume_mount_path: str | None = None,
-        ports: str | None = None,
-        env: Mapping[str, str] | None = None,
-        template_id: str | None = None,
-        network_volume_id: str | None = None,
-        data_center_id: str | None = None,
-        docker_args: str | None = None,
-        bid_per_gpu: float | None = None,
-    ) -> PodFields:
-        fields = _create_fields(**{k: v for k, v in locals().items() if k != "self"})
-        return await self._drive(self._flows.create(bid_per_gpu is not None, fields))  # type: ignore[no-any-return]
+    async def create(self, *, name: str, **spec: Unpack[PodSpec]) -> PodFields:
+        flow = self._flows.create(spec.get("bid_per_gpu") is not None, _create_fields(name, spec))
+        return await self._drive(flow)  # type: ignore[no-any-return]
 
     async def stop(self, pod_id: str) -> PodFields:
         return await self._drive(self._flows.stop(pod_id))  # type: ignore[no-any-return]
