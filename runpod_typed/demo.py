@@ -18,7 +18,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,8 +175,10 @@ async def fan_out(rp: AsyncRunpod, target: Target) -> None:
     ok = [r for r in results if not isinstance(r, RunpodError)]
     line(f"{len(ok)} ok, {len(failed)} failed in {took:.1f} s; results in input order")
     line(f"results[:6] = {ok[:6]}")
-    for index, error in failed:
+    for index, error in failed[:3]:
         line(f"item {index:>2}: {type(error).__name__}: {getattr(error, 'error', error)}")
+    if len(failed) > 3:
+        line(f"... and {len(failed) - 3} more")
 
 
 def control_plane(rp: Runpod, target: Target) -> None:
@@ -235,19 +237,37 @@ def control_plane(rp: Runpod, target: Target) -> None:
     step("terminated", pod.id, state)
 
 
-async def async_steps(target: Target) -> None:
+class Steps:
+    """Counts failed steps: a RunPod error ends its own step only (a live worker may differ)."""
+
+    def __init__(self) -> None:
+        self.failed = 0
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        try:
+            yield
+        except RunpodError as exc:
+            self.failed += 1
+            line(f"step failed: {type(exc).__name__}: {exc}")
+
+
+async def async_steps(target: Target, steps: Steps) -> None:
     async with AsyncRunpod(**target.client_options) as rp:
-        await progress_and_stream(rp, target)
-        await cancellation(rp, target)
-        await fan_out(rp, target)
+        for step in (progress_and_stream, cancellation, fan_out):
+            with steps.guard():
+                await step(rp, target)
 
 
-def run(target: Target) -> None:
-    with Runpod(**target.client_options) as rp:
+def run(target: Target) -> int:
+    """Run every step; returns how many failed."""
+    steps = Steps()
+    with Runpod(**target.client_options) as rp, steps.guard():
         typed_run_sync(rp, target)
-    asyncio.run(async_steps(target))
-    with Runpod(**target.client_options) as rp:
+    asyncio.run(async_steps(target, steps))
+    with Runpod(**target.client_options) as rp, steps.guard():
         control_plane(rp, target)
+    return steps.failed
 
 
 # -- entry point -------------------------------------------------------------------------------
@@ -258,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--live",
         action="store_true",
-        default=os.environ.get("LIVE", "") not in ("", "0"),
+        default=_flag("LIVE"),
         help="run against real RunPod (default: LIVE env var)",
     )
     args = parser.parse_args(argv)
@@ -269,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
             print("LIVE=1 needs RUNPOD_ENDPOINT_ID (and RUNPOD_API_KEY)", file=sys.stderr)
             return 2
         print(f"runpod-typed demo against real RunPod, endpoint {endpoint_id}")
-        run(Target({}, endpoint_id, endpoint_id, live=True, create_pods=_flag("LIVE_PODS")))
+        target = Target({}, endpoint_id, endpoint_id, live=True, create_pods=_flag("LIVE_PODS"))
+        failed = run(target)
     else:
         from runpod_typed.emulator import Emulator
 
@@ -280,9 +301,10 @@ def main(argv: list[str] | None = None) -> int:
                 "api_base_url": server.url,
                 "endpoint_base_url": server.endpoint_base_url,
             }
-            run(Target(options, "demo", "tokens", live=False, create_pods=True))
-    print(f"\ndone in {time.perf_counter() - started:.1f} s")
-    return 0
+            failed = run(Target(options, "demo", "tokens", live=False, create_pods=True))
+    outcome = f"{failed} step(s) failed" if failed else "done"
+    print(f"\n{outcome} in {time.perf_counter() - started:.1f} s")
+    return 1 if failed else 0
 
 
 def _flag(name: str) -> bool:
