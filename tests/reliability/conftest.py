@@ -42,9 +42,9 @@ def _record_of(item: pytest.Item) -> Case:
     return RESULTS.case(item.nodeid, _section(item), item.name, _expected(item))
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def secret_witness() -> Iterator[SecretWitness]:
-    """The witness on the root logger, with the SDK logging at DEBUG, for the whole suite."""
+    """The witness on the root logger, with the SDK logging at DEBUG, for this whole suite."""
     sdk = logging.getLogger("runpod_typed")
     http = logging.getLogger("httpx")  # logs each request's URL at INFO
     saved = sdk.level, http.level
@@ -103,10 +103,15 @@ async def async_clients(secret_witness: SecretWitness) -> AsyncIterator[Callable
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the secret-hygiene checks last: they also judge what the rest of the suite logged."""
-    last = [item for item in items if _section(item) == "hygiene"]
-    if last:
-        items[:] = [item for item in items if _section(item) != "hygiene"] + last
+    """Run the secret-hygiene checks last of this suite: they judge what the rest logged.
+
+    Only this directory's items move, and only among the places they already hold.
+    """
+    slots = [i for i, item in enumerate(items) if HERE in Path(str(item.path)).parents]
+    ours = [items[i] for i in slots]
+    ordered = sorted(ours, key=lambda item: _section(item) == "hygiene")
+    for slot, item in zip(slots, ordered, strict=True):
+        items[slot] = item
 
 
 @pytest.hookimpl(wrapper=True)
@@ -151,4 +156,5 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         write_report(RESULTS, WITNESS, REPORT_PATH)
         message = f"reliability report written to {REPORT_PATH}"
     if reporter is not None:
+        reporter.ensure_newline()
         reporter.write_line(message)

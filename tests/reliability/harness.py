@@ -38,12 +38,18 @@ def _check_request(witness: SecretWitness, request: httpx.Request) -> None:
         witness.check("request body", body.decode("utf-8", "replace"))
 
 
-def sync_http(witness: SecretWitness, transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    return httpx.Client(
-        transport=transport,
-        limits=LIMITS,
-        event_hooks={"request": [lambda request: _check_request(witness, request)]},
-    )
+def sync_http(
+    witness: SecretWitness,
+    transport: httpx.BaseTransport | None = None,
+    *,
+    on_request: Callable[[httpx.Request], Any] | None = None,
+) -> httpx.Client:
+    """A blocking pool that shows each request to the witness (and to `on_request`)."""
+    hooks = [
+        lambda request: _check_request(witness, request),
+        *([on_request] if on_request else []),
+    ]
+    return httpx.Client(transport=transport, limits=LIMITS, event_hooks={"request": hooks})
 
 
 AsyncHook = Callable[[Any], Awaitable[None]]
@@ -68,7 +74,7 @@ def async_http(
     return httpx.AsyncClient(transport=transport, limits=LIMITS, event_hooks=hooks)
 
 
-def emulator_urls(server: Any) -> dict[str, str]:
+def emulator_urls(server: Any) -> dict[str, Any]:
     """Client options that point both APIs at a running emulator."""
     return {"api_base_url": server.url, "endpoint_base_url": server.endpoint_base_url}
 
@@ -78,11 +84,13 @@ def sync_client(
     *,
     transport: httpx.BaseTransport | None = None,
     api_key: Any = SECRET_KEY,
+    on_request: Callable[[httpx.Request], Any] | None = None,
     **options: Any,
 ) -> Runpod:
     """A blocking client over an instrumented pool; the caller closes `client._http`."""
     options.setdefault("polling", FAST_POLLING)
-    return Runpod(api_key, http_client=sync_http(witness, transport), **options)
+    http = sync_http(witness, transport, on_request=on_request)
+    return Runpod(api_key, http_client=http, **options)
 
 
 def async_client(
