@@ -54,7 +54,7 @@ FULL = Sizes(
     fanout_concurrency=200,
     status_calls=500,
     pods_calls=40,
-    call_samples=5,
+    call_samples=7,
     rtt_samples=200,
 )
 #: Keeps every code path alive in well under a minute; its figures mean nothing.
@@ -91,11 +91,14 @@ def _run(
     fields: dict[str, Any],
     *,
     process_each: bool = False,
+    rounds: int = 1,
 ) -> list[tuple[Variant, dict[str, Any], str]]:
     """(variant, driver result, endpoint id) for each variant, in order.
 
     Variants of one side share a process unless `process_each` (then CPU time
-    and peak memory are each variant's own).
+    and peak memory are each variant's own). With `rounds`, a process runs its
+    variants round-robin that many times, so a change in machine load hits
+    them alike; the lists in their results are concatenated.
     """
 
     def task(variant: Variant) -> dict[str, Any]:
@@ -106,13 +109,16 @@ def _run(
     for official in (False, True):
         side = [v for v in variants if (v.role == "official") == official]
         groups += [[v] for v in side] if process_each else [side] if side else []
-    results: dict[Variant, tuple[dict[str, Any], str]] = {}
+    results: dict[Variant, dict[str, Any]] = {}
     for group in groups:
-        tasks = [task(variant) for variant in group]
-        answers = run_driver(group[0].role == "official", emulator, tasks)
-        for variant, spec, answer in zip(group, tasks, answers, strict=True):
-            results[variant] = (answer, spec["endpoint"])
-    return [(variant, *results[variant]) for variant in variants]
+        answers = run_driver(
+            group[0].role == "official", emulator, [task(v) for v in group] * rounds
+        )
+        for variant, answer in zip(group * rounds, answers, strict=True):
+            merged = results.setdefault(variant, {})
+            for key, value in answer.items():
+                merged[key] = merged.get(key, []) + value if isinstance(value, list) else value
+    return [(variant, results[variant], task(variant)["endpoint"]) for variant in variants]
 
 
 def _requests_per_job(emulator: EmulatorProcess, endpoint: str, jobs: int) -> tuple[float, str]:
@@ -349,7 +355,8 @@ PODS = (
 def _rates(
     emulator: EmulatorProcess, op: str, variants: Sequence[Variant], calls: int, samples: int
 ) -> list[Row]:
-    fields = {"calls": calls, "samples": samples}
+    """Calls per second, one sample per round; the variants of a process alternate."""
+    fields = {"calls": calls, "samples": 1}
     return [
         Row(
             v.label,
@@ -358,7 +365,7 @@ def _rates(
             {"rate": median(result["rates"])},
             detail=_spread(result["rates"]),
         )
-        for v, result, _ in _run(emulator, op, variants, fields)
+        for v, result, _ in _run(emulator, op, variants, fields, rounds=samples)
     ]
 
 
@@ -371,7 +378,8 @@ def status(emulator: EmulatorProcess, sizes: Sizes) -> Table:
         (CALLS_PER_S,),
         rows,
         [
-            f"median of {sizes.call_samples} samples of {sizes.status_calls} calls; "
+            f"median of {sizes.call_samples} samples of {sizes.status_calls} calls, the "
+            "variants of one process taking turns; "
             "raw httpx sends the same GET with the same headers and parses the JSON"
         ],
     )
