@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from examples_support import ROOT
 
 DOC = ROOT / "docs" / "ARCHITECTURE.md"
 COPIED = ("schema", "codegen", "generated", "runpod_typed")

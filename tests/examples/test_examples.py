@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import example_env, load_example, run_python
+from examples_support import example_env, load_example, run_python
 
 from runpod_typed.emulator import RunningEmulator
 from runpod_typed.emulator._server import serve_in_thread

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from conftest import KEY, ROOT
+from examples_support import KEY, ROOT
 
 from runpod_typed.emulator import Emulator, RunningEmulator
 
