@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TextIO
 
@@ -36,21 +37,31 @@ _GENERIC = re.compile(
 )
 
 
+#: Shorter "keys" (test keys such as "k") are not masked: hiding every "k" in every
+#: line would garble the logs while protecting nothing. Real RunPod keys are far longer.
+MIN_SECRET_LENGTH = 8
+#: The most recently used secrets kept for masking; bounded for services with many
+#: tenants or rotating keys (the pattern is rebuilt when a new secret arrives).
+MAX_SECRETS = 256
+
+
 class _Redactor:
-    """The set of known secrets and one compiled pattern that matches any of them."""
+    """The recently used secrets and one compiled pattern that matches any of them."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._secrets: set[str] = set()
+        self._secrets: OrderedDict[str, None] = OrderedDict()
         self._pattern: re.Pattern[str] | None = None
 
     def register(self, secret: str) -> None:
-        if not secret or secret in self._secrets:
+        if len(secret) < MIN_SECRET_LENGTH or secret in self._secrets:
             return
         with self._lock:
             if secret in self._secrets:
                 return
-            self._secrets.add(secret)
+            self._secrets[secret] = None
+            while len(self._secrets) > MAX_SECRETS:
+                self._secrets.popitem(last=False)
             # Longest first, so a key that contains another key is hidden whole.
             ordered = sorted(self._secrets, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered))

@@ -308,3 +308,19 @@ def test_debug_from_env_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPa
     assert debug_from_env() is True
     monkeypatch.delenv("RUNPOD_LOG")
     assert debug_from_env() is False
+
+
+def test_short_keys_are_not_masked_so_logs_stay_readable() -> None:
+    register_secret("k")
+    assert redact("look, a key") == "look, a key"
+
+
+def test_the_secret_registry_is_bounded() -> None:
+    from runpod_typed._logging import MAX_SECRETS
+
+    first = "tenant-key-0000-first"
+    register_secret(first)
+    for i in range(MAX_SECRETS):
+        register_secret(f"tenant-key-{i:04d}-rotated")
+    assert redact(f"tenant-key-{MAX_SECRETS - 1:04d}-rotated") == MASK
+    assert first in redact(first)  # the oldest was let go
