@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .graphql_base_client import Payload, build_payload, response_data
+from .graphql_base_client import Invalid, Model, Payload, build_payload, parse_data, response_data
 
 AsyncSend = Callable[[Payload], Awaitable[dict[str, Any]]]
 
@@ -17,8 +17,12 @@ AsyncSend = Callable[[Payload], Awaitable[dict[str, Any]]]
 class AsyncGraphQLBaseClient:
     """Turns generated operation calls into payloads for an async `send`."""
 
-    def __init__(self, send: AsyncSend) -> None:
+    def __init__(self, send: AsyncSend, invalid: Invalid | None = None) -> None:
         self._send = send
+        self._invalid = invalid
+
+    def parse(self, model: type[Model], data: dict[str, Any]) -> Model:
+        return parse_data(model, data, self._invalid)
 
     async def execute(
         self,

@@ -6,6 +6,8 @@
   pydantic's enum validation (ariadne-codegen's models) both go through it.
 - Python 3.10: openapi-python-client 0.29 targets 3.11 (`enum.StrEnum`,
   `typing.Self`); those become `(str, Enum)` and `typing_extensions.Self`.
+- Checked parsing: client methods validate answers through the base client's
+  `parse`, so a shape the schema did not promise becomes the facade's error.
 - Template imports: the hand-written base clients import ariadne-codegen's own
   `base_model` template so they type-check in codegen/; in the generated package
   that import must point at the copied module.
@@ -131,7 +133,36 @@ def _open_enums(tree: ast.Module) -> Iterator[_Edit]:
         yield _Edit(end, end, "\n" + textwrap.indent(hook, " " * node.body[0].col_offset))
 
 
-REWRITES: tuple[Callable[[ast.Module], Iterator[_Edit]], ...] = (_rewrite_imports, _open_enums)
+def _checked_parsing(tree: ast.Module) -> Iterator[_Edit]:
+    """`return X.model_validate(data)` in client methods -> `return self.parse(X, data)`.
+
+    So an answer that does not fit the models raises the facade's error (through
+    the base client's `invalid` hook), not a bare pydantic ValidationError.
+    """
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if not node.args.args or node.args.args[0].arg != "self":
+            continue
+        for statement in ast.walk(node):
+            call = statement.value if isinstance(statement, ast.Return) else None
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "model_validate"
+                and isinstance(call.func.value, ast.Name)
+                and len(call.args) == 1
+                and isinstance(call.args[0], ast.Name)
+            ):
+                model, data = call.func.value.id, call.args[0].id
+                yield _Edit(*_span(call), f"self.parse({model}, {data})")
+
+
+REWRITES: tuple[Callable[[ast.Module], Iterator[_Edit]], ...] = (
+    _rewrite_imports,
+    _open_enums,
+    _checked_parsing,
+)
 
 
 def postprocess_source(source: str) -> str:

@@ -18,7 +18,7 @@ import httpx
 from runpod_typed._config import ApiKeyProvider, ApiKeySource, resolve_urls
 from runpod_typed._endpoint import AsyncEndpoint, Endpoint
 from runpod_typed._flow import run_async, run_sync
-from runpod_typed._graphql import graphql_call
+from runpod_typed._graphql import graphql_call, invalid_answer
 from runpod_typed._logging import debug_from_env, enable_debug
 from runpod_typed._polling import DEFAULT_POLLING, PollingOptions
 from runpod_typed._ratelimit import RateLimiter
@@ -137,7 +137,8 @@ class Runpod(_ClientBase):
         from runpod_typed._generated.graphql.client import RunpodGraphQLClient
 
         return RunpodGraphQLClient(
-            send=lambda payload: run_sync(self._http, graphql_call(self._transport, payload))
+            send=lambda payload: run_sync(self._http, graphql_call(self._transport, payload)),
+            invalid=invalid_answer,
         )
 
     @cached_property
@@ -190,7 +191,7 @@ class AsyncRunpod(_ClientBase):
         async def send(payload: dict[str, Any]) -> dict[str, Any]:
             return await run_async(self._http, graphql_call(self._transport, payload))
 
-        return AsyncRunpodGraphQLClient(send=send)
+        return AsyncRunpodGraphQLClient(send=send, invalid=invalid_answer)
 
     @cached_property
     def pods(self) -> AsyncPods:

@@ -64,3 +64,14 @@ def _errors_in(body: str) -> list[dict[str, Any]] | None:
     if isinstance(errors, list) and errors and all(isinstance(e, dict) for e in errors):
         return errors
     return None
+
+
+def invalid_answer(exc: Exception, data: dict[str, Any]) -> ResponseFormatError:
+    """What the generated clients raise when an answer does not fit the operation's models."""
+    first = str(exc).splitlines()
+    detail = " ".join(first[1:3]).strip() if len(first) > 2 else str(exc)
+    return ResponseFormatError(
+        f"GraphQL: the answer does not match the schema the SDK was generated from ({detail}); "
+        "RunPod may have changed its API: see 'Regenerating after an API change' in the README",
+        body=json.dumps(data)[:2000],
+    )

@@ -40,6 +40,16 @@ def _value(value: V | Unset) -> V | None:
     return None if isinstance(value, Unset) else value
 
 
+def _count(value: Any, name: str, raw: Any) -> Any:
+    """An integer field as promised (the generated models do not check types), or None."""
+    value = _value(value)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise ResponseFormatError(
+        f"{name}: expected an integer, got {type(value).__name__} {value!r}", body=str(raw)
+    )
+
+
 def _parse(model: Any, raw: Any, what: str) -> Any:
     """Parse `raw` with a generated model; a shape error becomes ResponseFormatError."""
     if not isinstance(raw, Mapping):
@@ -82,9 +92,9 @@ class JobStatus:
             state=parsed.status,
             output=_value(parsed.output),
             error=_value(parsed.error),
-            delay_time_ms=_value(parsed.delay_time),
-            execution_time_ms=_value(parsed.execution_time),
-            retries=_value(parsed.retries),
+            delay_time_ms=_count(parsed.delay_time, "delayTime", raw),
+            execution_time_ms=_count(parsed.execution_time, "executionTime", raw),
+            retries=_count(parsed.retries, "retries", raw),
             worker_id=_value(parsed.worker_id),
             raw=raw,
         )
@@ -147,13 +157,13 @@ class Health:
         parsed: HealthResponse = _parse(HealthResponse, raw, "health")
         jobs, workers = parsed.jobs, parsed.workers
         return cls(
-            jobs_completed=jobs.completed,
-            jobs_failed=jobs.failed,
-            jobs_in_progress=jobs.in_progress,
-            jobs_in_queue=jobs.in_queue,
-            jobs_retried=jobs.retried,
-            workers_idle=workers.idle,
-            workers_running=workers.running,
+            jobs_completed=_count(jobs.completed, "jobs.completed", raw),
+            jobs_failed=_count(jobs.failed, "jobs.failed", raw),
+            jobs_in_progress=_count(jobs.in_progress, "jobs.inProgress", raw),
+            jobs_in_queue=_count(jobs.in_queue, "jobs.inQueue", raw),
+            jobs_retried=_count(jobs.retried, "jobs.retried", raw),
+            workers_idle=_count(workers.idle, "workers.idle", raw),
+            workers_running=_count(workers.running, "workers.running", raw),
             raw=raw,
         )
 
@@ -168,4 +178,4 @@ class PurgeResult:
     @classmethod
     def from_json(cls, raw: Any) -> PurgeResult:
         parsed: PurgeQueueResponse = _parse(PurgeQueueResponse, raw, "purge-queue")
-        return cls(removed=parsed.removed, status=parsed.status)
+        return cls(removed=_count(parsed.removed, "removed", raw), status=str(parsed.status))

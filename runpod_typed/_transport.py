@@ -30,7 +30,7 @@ from runpod_typed._errors import (
 from runpod_typed._flow import Flow, Send, Sleep
 from runpod_typed._logging import logger, redact
 from runpod_typed._ratelimit import RateLimiter
-from runpod_typed._retry import Outcome, RetryPolicy, RetryState, parse_retry_after
+from runpod_typed._retry import Outcome, OutcomeKind, RetryPolicy, RetryState, parse_retry_after
 from runpod_typed._version import __version__
 
 USER_AGENT = f"runpod-typed/{__version__}"
@@ -113,7 +113,7 @@ class Transport:
                 outcome = Outcome.from_exception(exc)
                 delay = state.next_delay(outcome, idempotent=api.idempotent, now=time.monotonic())
                 if delay is None:
-                    raise _transport_error(api, exc, state.attempts) from None
+                    raise _transport_error(api, exc, outcome, state.attempts) from None
                 _log_retry(api, f"{type(exc).__name__}", delay, state.attempts)
                 yield Sleep(delay)
                 continue
@@ -187,13 +187,19 @@ def _server_message(body: str) -> str:
     return ""
 
 
-def _transport_error(api: ApiCall, exc: httpx.TransportError, attempts: int) -> TransportError:
-    what = "after the request may have been sent" if not api.idempotent else ""
-    return TransportError(
+def _transport_error(
+    api: ApiCall, exc: httpx.TransportError, outcome: Outcome, attempts: int
+) -> TransportError:
+    message = (
         f"{api.method} {api.route}: no answer from RunPod ({type(exc).__name__}: "
         f"{redact(str(exc)) or 'connection failed'}) after {attempts} attempt(s)"
-        + (f"; not retried {what} because it could start a duplicate job" if what else "")
     )
+    if outcome.kind is OutcomeKind.SEND_FAILED and not api.idempotent:
+        message += (
+            "; the request may have reached RunPod, and resending it could start a duplicate "
+            "job, so it was not resent: check the endpoint's jobs before submitting again"
+        )
+    return TransportError(message)
 
 
 def _log_retry(api: ApiCall, why: str, delay: float, attempts: int) -> None:

@@ -125,7 +125,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="GpuTypes", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return GpuTypes.model_validate(data)
+        return self.parse(GpuTypes, data)
 
     async def cpu_types(self, **kwargs: Any) -> CpuTypes:
         query = gql("""
@@ -145,7 +145,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="CpuTypes", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return CpuTypes.model_validate(data)
+        return self.parse(CpuTypes, data)
 
     async def data_centers(self, **kwargs: Any) -> DataCenters:
         query = gql("""
@@ -173,7 +173,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="DataCenters", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return DataCenters.model_validate(data)
+        return self.parse(DataCenters, data)
 
     async def endpoints(self, **kwargs: Any) -> Endpoints:
         query = gql("""
@@ -219,7 +219,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="Endpoints", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return Endpoints.model_validate(data)
+        return self.parse(Endpoints, data)
 
     async def save_endpoint(self, input: EndpointInput, **kwargs: Any) -> SaveEndpoint:
         query = gql("""
@@ -263,7 +263,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="SaveEndpoint", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return SaveEndpoint.model_validate(data)
+        return self.parse(SaveEndpoint, data)
 
     async def update_endpoint_template(
         self, input: UpdateEndpointTemplateInput, **kwargs: Any
@@ -312,7 +312,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return UpdateEndpointTemplate.model_validate(data)
+        return self.parse(UpdateEndpointTemplate, data)
 
     async def delete_endpoint(self, id: str, **kwargs: Any) -> DeleteEndpoint:
         query = gql("""
@@ -325,7 +325,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="DeleteEndpoint", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return DeleteEndpoint.model_validate(data)
+        return self.parse(DeleteEndpoint, data)
 
     async def network_volumes(self, **kwargs: Any) -> NetworkVolumes:
         query = gql("""
@@ -349,7 +349,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="NetworkVolumes", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return NetworkVolumes.model_validate(data)
+        return self.parse(NetworkVolumes, data)
 
     async def create_network_volume(
         self, input: CreateNetworkVolumeInput, **kwargs: Any
@@ -376,7 +376,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return CreateNetworkVolume.model_validate(data)
+        return self.parse(CreateNetworkVolume, data)
 
     async def update_network_volume(
         self, input: UpdateNetworkVolumeInput, **kwargs: Any
@@ -403,7 +403,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return UpdateNetworkVolume.model_validate(data)
+        return self.parse(UpdateNetworkVolume, data)
 
     async def delete_network_volume(
         self, input: DeleteNetworkVolumeInput, **kwargs: Any
@@ -421,7 +421,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return DeleteNetworkVolume.model_validate(data)
+        return self.parse(DeleteNetworkVolume, data)
 
     async def pods(self, **kwargs: Any) -> Pods:
         query = gql("""
@@ -492,7 +492,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="Pods", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return Pods.model_validate(data)
+        return self.parse(Pods, data)
 
     async def pod(self, input: PodFilter, **kwargs: Any) -> Pod:
         query = gql("""
@@ -561,7 +561,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="Pod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return Pod.model_validate(data)
+        return self.parse(Pod, data)
 
     async def create_pod(self, input: PodFindAndDeployOnDemandInput, **kwargs: Any) -> CreatePod:
         query = gql("""
@@ -630,7 +630,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="CreatePod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return CreatePod.model_validate(data)
+        return self.parse(CreatePod, data)
 
     async def create_spot_pod(
         self, input: PodRentInterruptableInput, **kwargs: Any
@@ -701,7 +701,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="CreateSpotPod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return CreateSpotPod.model_validate(data)
+        return self.parse(CreateSpotPod, data)
 
     async def create_cpu_pod(self, input: deployCpuPodInput, **kwargs: Any) -> CreateCpuPod:
         query = gql("""
@@ -770,7 +770,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="CreateCpuPod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return CreateCpuPod.model_validate(data)
+        return self.parse(CreateCpuPod, data)
 
     async def resume_pod(self, input: PodResumeInput, **kwargs: Any) -> ResumePod:
         query = gql("""
@@ -839,7 +839,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="ResumePod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return ResumePod.model_validate(data)
+        return self.parse(ResumePod, data)
 
     async def bid_resume_pod(self, input: PodBidResumeInput, **kwargs: Any) -> BidResumePod:
         query = gql("""
@@ -908,7 +908,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="BidResumePod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return BidResumePod.model_validate(data)
+        return self.parse(BidResumePod, data)
 
     async def stop_pod(self, input: PodStopInput, **kwargs: Any) -> StopPod:
         query = gql("""
@@ -977,7 +977,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="StopPod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return StopPod.model_validate(data)
+        return self.parse(StopPod, data)
 
     async def terminate_pod(self, input: PodTerminateInput, **kwargs: Any) -> TerminatePod:
         query = gql("""
@@ -990,7 +990,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="TerminatePod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return TerminatePod.model_validate(data)
+        return self.parse(TerminatePod, data)
 
     async def registry_auths(self, **kwargs: Any) -> RegistryAuths:
         query = gql("""
@@ -1012,7 +1012,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="RegistryAuths", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return RegistryAuths.model_validate(data)
+        return self.parse(RegistryAuths, data)
 
     async def create_registry_auth(
         self, input: SaveRegistryAuthInput, **kwargs: Any
@@ -1037,7 +1037,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return CreateRegistryAuth.model_validate(data)
+        return self.parse(CreateRegistryAuth, data)
 
     async def update_registry_auth(
         self, input: UpdateRegistryAuthInput, **kwargs: Any
@@ -1062,7 +1062,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return UpdateRegistryAuth.model_validate(data)
+        return self.parse(UpdateRegistryAuth, data)
 
     async def delete_registry_auth(
         self, registry_auth_id: str, **kwargs: Any
@@ -1080,7 +1080,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return DeleteRegistryAuth.model_validate(data)
+        return self.parse(DeleteRegistryAuth, data)
 
     async def templates(self, **kwargs: Any) -> Templates:
         query = gql("""
@@ -1122,7 +1122,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="Templates", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return Templates.model_validate(data)
+        return self.parse(Templates, data)
 
     async def save_template(self, input: SaveTemplateInput, **kwargs: Any) -> SaveTemplate:
         query = gql("""
@@ -1162,7 +1162,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="SaveTemplate", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return SaveTemplate.model_validate(data)
+        return self.parse(SaveTemplate, data)
 
     async def delete_template(self, template_name: str, **kwargs: Any) -> DeleteTemplate:
         query = gql("""
@@ -1175,7 +1175,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="DeleteTemplate", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return DeleteTemplate.model_validate(data)
+        return self.parse(DeleteTemplate, data)
 
     async def myself(self, **kwargs: Any) -> Myself:
         query = gql("""
@@ -1212,7 +1212,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             query=query, operation_name="Myself", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return Myself.model_validate(data)
+        return self.parse(Myself, data)
 
     async def update_user_settings(
         self, input: UpdateUserSettingsInput, **kwargs: Any
@@ -1254,4 +1254,4 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return UpdateUserSettings.model_validate(data)
+        return self.parse(UpdateUserSettings, data)

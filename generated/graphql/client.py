@@ -125,7 +125,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="GpuTypes", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return GpuTypes.model_validate(data)
+        return self.parse(GpuTypes, data)
 
     def cpu_types(self, **kwargs: Any) -> CpuTypes:
         query = gql("""
@@ -145,7 +145,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="CpuTypes", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return CpuTypes.model_validate(data)
+        return self.parse(CpuTypes, data)
 
     def data_centers(self, **kwargs: Any) -> DataCenters:
         query = gql("""
@@ -173,7 +173,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="DataCenters", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return DataCenters.model_validate(data)
+        return self.parse(DataCenters, data)
 
     def endpoints(self, **kwargs: Any) -> Endpoints:
         query = gql("""
@@ -219,7 +219,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="Endpoints", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return Endpoints.model_validate(data)
+        return self.parse(Endpoints, data)
 
     def save_endpoint(self, input: EndpointInput, **kwargs: Any) -> SaveEndpoint:
         query = gql("""
@@ -263,7 +263,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="SaveEndpoint", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return SaveEndpoint.model_validate(data)
+        return self.parse(SaveEndpoint, data)
 
     def update_endpoint_template(
         self, input: UpdateEndpointTemplateInput, **kwargs: Any
@@ -312,7 +312,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return UpdateEndpointTemplate.model_validate(data)
+        return self.parse(UpdateEndpointTemplate, data)
 
     def delete_endpoint(self, id: str, **kwargs: Any) -> DeleteEndpoint:
         query = gql("""
@@ -325,7 +325,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="DeleteEndpoint", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return DeleteEndpoint.model_validate(data)
+        return self.parse(DeleteEndpoint, data)
 
     def network_volumes(self, **kwargs: Any) -> NetworkVolumes:
         query = gql("""
@@ -349,7 +349,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="NetworkVolumes", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return NetworkVolumes.model_validate(data)
+        return self.parse(NetworkVolumes, data)
 
     def create_network_volume(
         self, input: CreateNetworkVolumeInput, **kwargs: Any
@@ -376,7 +376,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return CreateNetworkVolume.model_validate(data)
+        return self.parse(CreateNetworkVolume, data)
 
     def update_network_volume(
         self, input: UpdateNetworkVolumeInput, **kwargs: Any
@@ -403,7 +403,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return UpdateNetworkVolume.model_validate(data)
+        return self.parse(UpdateNetworkVolume, data)
 
     def delete_network_volume(
         self, input: DeleteNetworkVolumeInput, **kwargs: Any
@@ -421,7 +421,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return DeleteNetworkVolume.model_validate(data)
+        return self.parse(DeleteNetworkVolume, data)
 
     def pods(self, **kwargs: Any) -> Pods:
         query = gql("""
@@ -490,7 +490,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
         variables: dict[str, object] = {}
         response = self.execute(query=query, operation_name="Pods", variables=variables, **kwargs)
         data = self.get_data(response)
-        return Pods.model_validate(data)
+        return self.parse(Pods, data)
 
     def pod(self, input: PodFilter, **kwargs: Any) -> Pod:
         query = gql("""
@@ -557,7 +557,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
         variables: dict[str, object] = {"input": input}
         response = self.execute(query=query, operation_name="Pod", variables=variables, **kwargs)
         data = self.get_data(response)
-        return Pod.model_validate(data)
+        return self.parse(Pod, data)
 
     def create_pod(self, input: PodFindAndDeployOnDemandInput, **kwargs: Any) -> CreatePod:
         query = gql("""
@@ -626,7 +626,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="CreatePod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return CreatePod.model_validate(data)
+        return self.parse(CreatePod, data)
 
     def create_spot_pod(self, input: PodRentInterruptableInput, **kwargs: Any) -> CreateSpotPod:
         query = gql("""
@@ -695,7 +695,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="CreateSpotPod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return CreateSpotPod.model_validate(data)
+        return self.parse(CreateSpotPod, data)
 
     def create_cpu_pod(self, input: deployCpuPodInput, **kwargs: Any) -> CreateCpuPod:
         query = gql("""
@@ -764,7 +764,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="CreateCpuPod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return CreateCpuPod.model_validate(data)
+        return self.parse(CreateCpuPod, data)
 
     def resume_pod(self, input: PodResumeInput, **kwargs: Any) -> ResumePod:
         query = gql("""
@@ -833,7 +833,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="ResumePod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return ResumePod.model_validate(data)
+        return self.parse(ResumePod, data)
 
     def bid_resume_pod(self, input: PodBidResumeInput, **kwargs: Any) -> BidResumePod:
         query = gql("""
@@ -902,7 +902,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="BidResumePod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return BidResumePod.model_validate(data)
+        return self.parse(BidResumePod, data)
 
     def stop_pod(self, input: PodStopInput, **kwargs: Any) -> StopPod:
         query = gql("""
@@ -971,7 +971,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="StopPod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return StopPod.model_validate(data)
+        return self.parse(StopPod, data)
 
     def terminate_pod(self, input: PodTerminateInput, **kwargs: Any) -> TerminatePod:
         query = gql("""
@@ -984,7 +984,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="TerminatePod", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return TerminatePod.model_validate(data)
+        return self.parse(TerminatePod, data)
 
     def registry_auths(self, **kwargs: Any) -> RegistryAuths:
         query = gql("""
@@ -1006,7 +1006,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="RegistryAuths", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return RegistryAuths.model_validate(data)
+        return self.parse(RegistryAuths, data)
 
     def create_registry_auth(
         self, input: SaveRegistryAuthInput, **kwargs: Any
@@ -1031,7 +1031,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return CreateRegistryAuth.model_validate(data)
+        return self.parse(CreateRegistryAuth, data)
 
     def update_registry_auth(
         self, input: UpdateRegistryAuthInput, **kwargs: Any
@@ -1056,7 +1056,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return UpdateRegistryAuth.model_validate(data)
+        return self.parse(UpdateRegistryAuth, data)
 
     def delete_registry_auth(self, registry_auth_id: str, **kwargs: Any) -> DeleteRegistryAuth:
         query = gql("""
@@ -1072,7 +1072,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return DeleteRegistryAuth.model_validate(data)
+        return self.parse(DeleteRegistryAuth, data)
 
     def templates(self, **kwargs: Any) -> Templates:
         query = gql("""
@@ -1114,7 +1114,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="Templates", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return Templates.model_validate(data)
+        return self.parse(Templates, data)
 
     def save_template(self, input: SaveTemplateInput, **kwargs: Any) -> SaveTemplate:
         query = gql("""
@@ -1154,7 +1154,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="SaveTemplate", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return SaveTemplate.model_validate(data)
+        return self.parse(SaveTemplate, data)
 
     def delete_template(self, template_name: str, **kwargs: Any) -> DeleteTemplate:
         query = gql("""
@@ -1167,7 +1167,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             query=query, operation_name="DeleteTemplate", variables=variables, **kwargs
         )
         data = self.get_data(response)
-        return DeleteTemplate.model_validate(data)
+        return self.parse(DeleteTemplate, data)
 
     def myself(self, **kwargs: Any) -> Myself:
         query = gql("""
@@ -1202,7 +1202,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
         variables: dict[str, object] = {}
         response = self.execute(query=query, operation_name="Myself", variables=variables, **kwargs)
         data = self.get_data(response)
-        return Myself.model_validate(data)
+        return self.parse(Myself, data)
 
     def update_user_settings(
         self, input: UpdateUserSettingsInput, **kwargs: Any
@@ -1244,4 +1244,4 @@ class RunpodGraphQLClient(GraphQLBaseClient):
             **kwargs,
         )
         data = self.get_data(response)
-        return UpdateUserSettings.model_validate(data)
+        return self.parse(UpdateUserSettings, data)

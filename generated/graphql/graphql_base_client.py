@@ -11,9 +11,9 @@ raising on GraphQL errors), so sync and async clients share one behaviour.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
 # In codegen/ this is ariadne-codegen's template; codegen.postprocess points the copy in
@@ -22,6 +22,9 @@ from .base_model import UnsetType
 
 Payload = dict[str, Any]
 Send = Callable[[Payload], dict[str, Any]]
+#: Builds the error to raise when an answer does not fit the operation's models.
+Invalid = Callable[[ValidationError, dict[str, Any]], Exception]
+Model = TypeVar("Model", bound=BaseModel)
 
 
 def build_payload(
@@ -60,11 +63,25 @@ def response_data(response: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def parse_data(model: type[Model], data: dict[str, Any], invalid: Invalid | None) -> Model:
+    """Validate `data` as the operation's model; `invalid` maps a mismatch to the caller's error."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        if invalid is None:
+            raise
+        raise invalid(exc, data) from None
+
+
 class GraphQLBaseClient:
     """Turns generated operation calls into payloads for `send`."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, invalid: Invalid | None = None) -> None:
         self._send = send
+        self._invalid = invalid
+
+    def parse(self, model: type[Model], data: dict[str, Any]) -> Model:
+        return parse_data(model, data, self._invalid)
 
     def execute(
         self,
