@@ -286,3 +286,29 @@ def test_postprocess_takes_self_from_typing_extensions_and_points_template_impor
         "from typing import Any\nfrom typing_extensions import Self\n"
         "from .base_model import UnsetType\n"
     )
+
+
+def test_client_methods_parse_answers_through_the_base_client() -> None:
+    from codegen.postprocess import postprocess_source
+
+    source = (
+        "class C:\n"
+        "    def pods(self, **kwargs):\n"
+        "        data = self.get_data(self.execute(query=''))\n"
+        "        return Pods.model_validate(data)\n"
+    )
+    assert "return self.parse(Pods, data)" in postprocess_source(source)
+
+
+def test_an_answer_that_does_not_fit_the_models_raises_the_invalid_hook() -> None:
+    from runpod_typed._generated.graphql.client import RunpodGraphQLClient
+
+    class Mismatch(Exception):
+        pass
+
+    client = RunpodGraphQLClient(
+        send=lambda payload: {"data": {"myself": {"pods": [{"id": 7}]}}},
+        invalid=lambda exc, data: Mismatch(str(data)),
+    )
+    with pytest.raises(Mismatch):
+        client.pods()
