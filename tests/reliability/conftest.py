@@ -141,6 +141,9 @@ def _first_line(text: str) -> str:
     return line if len(line) <= 200 else line[:197] + "..."
 
 
+_NOTES: list[str] = []
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if os.environ.get(WRITE_ENV) != "1":
         return
@@ -149,12 +152,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         for name in SECTIONS
         if not any(c.section == name and c.outcome != "not run" for c in RESULTS.cases.values())
     ]
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if missing:
-        message = f"{WRITE_ENV}=1 but {', '.join(missing)} did not run: {REPORT_PATH} not written"
+        _NOTES.append(f"{WRITE_ENV}=1 but {', '.join(missing)} did not run: report not written")
     else:
         write_report(RESULTS, WITNESS, REPORT_PATH)
-        message = f"reliability report written to {REPORT_PATH}"
-    if reporter is not None:
-        reporter.ensure_newline()
-        reporter.write_line(message)
+        _NOTES.append(f"reliability report written to {REPORT_PATH}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for note in _NOTES:
+        terminalreporter.write_line(note)
