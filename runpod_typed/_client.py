@@ -26,6 +26,7 @@ from runpod_typed._retry import RetryPolicy
 from runpod_typed._transport import Transport
 
 if TYPE_CHECKING:
+    from runpod_typed._account import Account, AsyncAccount
     from runpod_typed._generated.graphql.async_client import AsyncRunpodGraphQLClient
     from runpod_typed._generated.graphql.client import RunpodGraphQLClient
     from runpod_typed._pods import AsyncPods, Pods
@@ -148,6 +149,13 @@ class Runpod(_ClientBase):
 
         return Pods(self.graphql, self.polling, lambda flow: run_sync(self._http, flow))
 
+    @cached_property
+    def account(self) -> Account:
+        """Account helpers: GPU types and prices, the user, registry credentials."""
+        from runpod_typed._account import Account
+
+        return Account(self.graphql, lambda flow: run_sync(self._http, flow))
+
     def close(self) -> None:
         """Release the connection pool (unless it belongs to a factory or the caller)."""
         if self._owns_http:
@@ -198,6 +206,12 @@ class AsyncRunpod(_ClientBase):
         from runpod_typed._pods import AsyncPods
 
         return AsyncPods(self.graphql, self.polling, lambda flow: run_async(self._http, flow))
+
+    @cached_property
+    def account(self) -> AsyncAccount:
+        from runpod_typed._account import AsyncAccount
+
+        return AsyncAccount(self.graphql, lambda flow: run_async(self._http, flow))
 
     async def close(self) -> None:
         if self._owns_http:

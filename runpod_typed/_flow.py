@@ -17,9 +17,9 @@ for a job, a bounded, shielded `/cancel` -- and then re-raise.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -77,6 +77,18 @@ class Invoke:
 Effect = Send | Sleep | Emit | Invoke
 Flow = Generator[Effect, Any, T]
 AbortFlow = Callable[[], Flow[Any]]
+
+
+class Drive(Protocol):
+    """Runs a flow to its result with blocking I/O (`run_sync` bound to a client)."""
+
+    def __call__(self, flow: Flow[T], /) -> T: ...
+
+
+class AsyncDrive(Protocol):
+    """Runs a flow to its result with async I/O (`run_async` bound to a client)."""
+
+    def __call__(self, flow: Flow[T], /) -> Awaitable[T]: ...
 
 
 #: The ways a caller gives up on a wait; they trigger `on_abort`. The async driver

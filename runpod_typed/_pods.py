@@ -10,13 +10,13 @@ answer, and `wait_until_running` / `wait_until_stopped` (polling with the same
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import TypedDict, Unpack
 
 from runpod_typed._errors import InvalidRequestError, RunpodError
-from runpod_typed._flow import Flow, Invoke, Sleep
+from runpod_typed._flow import AsyncDrive, Drive, Flow, Invoke, Sleep
 from runpod_typed._polling import Backoff, PollingOptions, remaining
 
 if TYPE_CHECKING:
@@ -182,39 +182,32 @@ def _create_fields(name: str, spec: PodSpec) -> dict[str, Any]:
     }
 
 
-class _PodsBase:
-    def __init__(
-        self,
-        graphql: Any,
-        polling: PollingOptions,
-        drive: Callable[[Flow[Any]], Any],
-    ) -> None:
+class Pods:
+    """`rp.pods`: list, get, create (on-demand or spot), stop, resume, terminate, wait."""
+
+    def __init__(self, graphql: Any, polling: PollingOptions, drive: Drive) -> None:
         self._flows = PodFlows(graphql)
         self._polling = polling
         self._drive = drive
 
-
-class Pods(_PodsBase):
-    """`rp.pods`: list, get, create (on-demand or spot), stop, resume, terminate, wait."""
-
     def list(self) -> list[PodFields]:
-        return self._drive(self._flows.list())  # type: ignore[no-any-return]
+        return self._drive(self._flows.list())
 
     def get(self, pod_id: str) -> PodFields:
-        return self._drive(self._flows.get(pod_id))  # type: ignore[no-any-return]
+        return self._drive(self._flows.get(pod_id))
 
     def create(self, *, name: str, **spec: Unpack[PodSpec]) -> PodFields:
         """Deploy a pod; with `bid_per_gpu` it is a spot (interruptible) pod at that bid."""
         flow = self._flows.create(spec.get("bid_per_gpu") is not None, _create_fields(name, spec))
-        return self._drive(flow)  # type: ignore[no-any-return]
+        return self._drive(flow)
 
     def stop(self, pod_id: str) -> PodFields:
-        return self._drive(self._flows.stop(pod_id))  # type: ignore[no-any-return]
+        return self._drive(self._flows.stop(pod_id))
 
     def resume(
         self, pod_id: str, *, gpu_count: int = 1, bid_per_gpu: float | None = None
     ) -> PodFields:
-        return self._drive(self._flows.resume(pod_id, gpu_count, bid_per_gpu))  # type: ignore[no-any-return]
+        return self._drive(self._flows.resume(pod_id, gpu_count, bid_per_gpu))
 
     def terminate(self, pod_id: str) -> None:
         self._drive(self._flows.terminate(pod_id))
@@ -223,37 +216,40 @@ class Pods(_PodsBase):
         self, pod_id: str, *, polling: PollingOptions | None = None, timeout: float | None = None
     ) -> PodFields:
         flow = self._flows.wait(pod_id, "RUNNING", polling or self._polling, timeout)
-        return self._drive(flow)  # type: ignore[no-any-return]
+        return self._drive(flow)
 
     def wait_until_stopped(
         self, pod_id: str, *, polling: PollingOptions | None = None, timeout: float | None = None
     ) -> PodFields:
         flow = self._flows.wait(pod_id, "EXITED", polling or self._polling, timeout)
-        return self._drive(flow)  # type: ignore[no-any-return]
+        return self._drive(flow)
 
 
-class AsyncPods(_PodsBase):
+class AsyncPods:
     """The awaitable twin of `Pods`."""
 
-    _drive: Callable[[Flow[Any]], Awaitable[Any]]
+    def __init__(self, graphql: Any, polling: PollingOptions, drive: AsyncDrive) -> None:
+        self._flows = PodFlows(graphql)
+        self._polling = polling
+        self._drive = drive
 
     async def list(self) -> list[PodFields]:
-        return await self._drive(self._flows.list())  # type: ignore[no-any-return]
+        return await self._drive(self._flows.list())
 
     async def get(self, pod_id: str) -> PodFields:
-        return await self._drive(self._flows.get(pod_id))  # type: ignore[no-any-return]
+        return await self._drive(self._flows.get(pod_id))
 
     async def create(self, *, name: str, **spec: Unpack[PodSpec]) -> PodFields:
         flow = self._flows.create(spec.get("bid_per_gpu") is not None, _create_fields(name, spec))
-        return await self._drive(flow)  # type: ignore[no-any-return]
+        return await self._drive(flow)
 
     async def stop(self, pod_id: str) -> PodFields:
-        return await self._drive(self._flows.stop(pod_id))  # type: ignore[no-any-return]
+        return await self._drive(self._flows.stop(pod_id))
 
     async def resume(
         self, pod_id: str, *, gpu_count: int = 1, bid_per_gpu: float | None = None
     ) -> PodFields:
-        return await self._drive(self._flows.resume(pod_id, gpu_count, bid_per_gpu))  # type: ignore[no-any-return]
+        return await self._drive(self._flows.resume(pod_id, gpu_count, bid_per_gpu))
 
     async def terminate(self, pod_id: str) -> None:
         await self._drive(self._flows.terminate(pod_id))
@@ -262,10 +258,10 @@ class AsyncPods(_PodsBase):
         self, pod_id: str, *, polling: PollingOptions | None = None, timeout: float | None = None
     ) -> PodFields:
         flow = self._flows.wait(pod_id, "RUNNING", polling or self._polling, timeout)
-        return await self._drive(flow)  # type: ignore[no-any-return]
+        return await self._drive(flow)
 
     async def wait_until_stopped(
         self, pod_id: str, *, polling: PollingOptions | None = None, timeout: float | None = None
     ) -> PodFields:
         flow = self._flows.wait(pod_id, "EXITED", polling or self._polling, timeout)
-        return await self._drive(flow)  # type: ignore[no-any-return]
+        return await self._drive(flow)

@@ -78,3 +78,36 @@ async def test_async_pods_and_graphql(runpod_emulator: Any) -> None:
         await rp.pods.terminate(pod.id)
         with pytest.raises(PodNotFound):
             await rp.pods.wait_until_running(pod.id, timeout=10)
+
+
+def test_account_helpers(rp: Runpod) -> None:
+    gpus = rp.account.gpus(gpu_count=1)
+    assert any(g.id == "NVIDIA GeForce RTX 4090" for g in gpus)
+    gpu = rp.account.gpu("NVIDIA GeForce RTX 4090", gpu_count=2)
+    assert gpu.lowest_price is not None
+    assert rp.account.update_user_settings(pub_key="ssh-ed25519 AAAA test").pub_key == (
+        "ssh-ed25519 AAAA test"
+    )
+    assert rp.account.user().pub_key == "ssh-ed25519 AAAA test"
+    cred = rp.account.create_registry_auth(name="ghcr", username="me", password="pw-1")
+    assert cred.id is not None
+    assert "pw-1" not in repr(cred)
+    rp.account.update_registry_auth(cred.id, username="me", password="pw-2")
+    assert [c.name for c in rp.account.registry_auths()] == ["ghcr"]
+    rp.account.delete_registry_auth(cred.id)
+    assert rp.account.registry_auths() == []
+
+
+def test_account_bad_input_is_refused_before_sending(rp: Runpod) -> None:
+    from runpod_typed import InvalidRequestError
+
+    with pytest.raises(InvalidRequestError, match="username"):
+        rp.account.create_registry_auth(name="ghcr", username=" ", password="pw")
+    with pytest.raises(InvalidRequestError, match="no GPU type"):
+        rp.account.gpu("NVIDIA GeForce GTX 9999")
+
+
+async def test_async_account(runpod_emulator: Any) -> None:
+    async with AsyncRunpod("k", api_base_url=runpod_emulator.url) as rp:
+        assert (await rp.account.user()).id is not None
+        assert len(await rp.account.gpus()) > 3
