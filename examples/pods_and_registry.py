@@ -1,8 +1,9 @@
 """Control plane: a private image's registry credentials, and a pod's whole life.
 
 `rp.graphql` is the generated, typed GraphQL client (one method per operation
-in codegen/operations); `rp.pods` adds keyword-argument helpers and the waits
-the generated code cannot (`wait_until_running`, `wait_until_stopped`).
+in codegen/operations); `rp.pods` and `rp.account` add keyword-argument helpers
+and the waits the generated code cannot (`wait_until_running`,
+`wait_until_stopped`).
 Whatever happens, the pod is terminated and the credentials deleted at the end.
 
 This creates a real pod on RunPod, which costs money while it exists.
@@ -17,11 +18,7 @@ import os
 
 from runpod_typed import Runpod
 from runpod_typed._generated.graphql.enums import CloudTypeEnum
-from runpod_typed._generated.graphql.input_types import (
-    PodFindAndDeployOnDemandInput,
-    SaveRegistryAuthInput,
-    UpdateRegistryAuthInput,
-)
+from runpod_typed._generated.graphql.input_types import PodFindAndDeployOnDemandInput
 
 IMAGE = "registry.example.com/team/trainer:1.0"
 
@@ -44,13 +41,11 @@ def cheapest_secure_gpu(rp: Runpod) -> str:
 def main() -> None:
     with Runpod() as rp:
         gpu_id = cheapest_secure_gpu(rp)
-        credentials = SaveRegistryAuthInput(
-            name="team-registry",
-            username=os.environ["REGISTRY_USERNAME"],
-            password=os.environ["REGISTRY_PASSWORD"],
+        username = os.environ["REGISTRY_USERNAME"]
+        auth = rp.account.create_registry_auth(
+            name="team-registry", username=username, password=os.environ["REGISTRY_PASSWORD"]
         )
-        auth = rp.graphql.create_registry_auth(input=credentials).save_registry_auth
-        if auth is None or auth.id is None:
+        if auth.id is None:
             raise SystemExit("RunPod did not store the registry credentials")
         print(f"registry auth {auth.name}: {auth.id}")
         pod_id = None
@@ -82,16 +77,13 @@ def main() -> None:
 
             new_password = os.environ.get("REGISTRY_NEW_PASSWORD")
             if new_password:  # rotate the stored password in place
-                rotated = UpdateRegistryAuthInput(
-                    id=auth.id, username=credentials.username, password=new_password
-                )
-                rp.graphql.update_registry_auth(input=rotated)
+                rp.account.update_registry_auth(auth.id, username=username, password=new_password)
                 print(f"registry auth {auth.id}: password rotated")
         finally:
             if pod_id is not None:
                 rp.pods.terminate(pod_id)
                 print(f"pod {pod_id}: terminated")
-            rp.graphql.delete_registry_auth(registry_auth_id=auth.id)
+            rp.account.delete_registry_auth(auth.id)
             print(f"registry auth {auth.id}: deleted")
 
 
