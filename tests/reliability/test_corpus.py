@@ -439,6 +439,37 @@ def worker_fails(ctx: Ctx) -> str:
     return describe(err)
 
 
+def fails_midway(job: dict[str, Any]) -> Iterator[str]:
+    """A worker that streams two chunks, then crashes."""
+    yield "first"
+    yield "second"
+    raise RuntimeError("worker crashed")
+
+
+@bad_input("JobFailed from a stream, after the chunks produced before the failure")
+def stream_fails_midway(ctx: Ctx) -> str:
+    server = ctx.start_emulator(handlers={"midway": fails_midway})
+    job = ctx.client(server).endpoint("midway").run({"a": 1})
+    chunks: list[str] = []
+
+    def consume() -> None:
+        for chunk in job.stream(str):
+            chunks.append(chunk)
+
+    err = ctx.raises(JobFailed, consume)
+    assert chunks == ["first", "second"] and err.error == "worker crashed"
+    return f"chunks {chunks}, then {describe(err)}"
+
+
+@bad_input("NotFoundError for an endpoint id the account does not have")
+def unknown_endpoint(ctx: Ctx) -> str:
+    server = ctx.start_emulator(handlers={"mine": "echo"})
+    rp = ctx.client(server)
+    err = ctx.raises(NotFoundError, lambda: rp.endpoint("someone-elses").run({"a": 1}))
+    assert server.counters()["jobs_created"] == 0
+    return describe(err)
+
+
 # -- jobs that are gone -----------------------------------------------------------------------
 
 
@@ -485,6 +516,55 @@ def html_502_from_proxy(ctx: Ctx) -> str:
     err = ctx.raises(ServerError, lambda: rp.endpoint("ep").job("job-1").status())
     assert err.status_code == 502 and len(ctx.sent) == harness.FAST_RETRY.max_attempts
     assert len(str(err)) < 1000
+    return describe(err)
+
+
+@bad_input("ServerError for a 5 MB HTML error page; message and .body stay short")
+def huge_error_page(ctx: Ctx) -> str:
+    rp = ctx.mock(text(502, "<html>" + "x" * 5_000_000))
+    err = ctx.raises(ServerError, lambda: rp.endpoint("ep").job("job-1").status())
+    assert len(err.body) <= 503 and len(str(err)) < 1000
+    return f"{describe(err)}; .body {len(err.body)} chars"
+
+
+@bad_input("ResponseFormatError for a body that is not UTF-8")
+def non_utf8_body(ctx: Ctx) -> str:
+    rp = ctx.mock(httpx.Response(200, content=b'{"id": "\xff\xfe", "status": "COMPLETED"}'))
+    return describe(
+        ctx.raises(ResponseFormatError, lambda: rp.endpoint("ep").job("job-1").status())
+    )
+
+
+@bad_input("ResponseFormatError for a redirect to a login page; it is not followed")
+def redirect_not_followed(ctx: Ctx) -> str:
+    rp = ctx.mock(httpx.Response(302, headers={"Location": "https://login.example/sso"}))
+    err = ctx.raises(ResponseFormatError, lambda: rp.endpoint("ep").job("job-1").status())
+    assert [r.url.host for r in ctx.sent] == ["api.runpod.ai"]
+    return f"{describe(err)}; key sent to api.runpod.ai only"
+
+
+@bad_input(
+    "ResponseFormatError for JSON nested 100,000 deep (a parser bomb)",
+    KnownDefect("got RecursionError", "json.loads' RecursionError escapes the transport"),
+)
+def deeply_nested_answer(ctx: Ctx) -> str:
+    rp = ctx.mock(httpx.Response(200, content=b"[" * 100_000 + b"]" * 100_000))
+    return describe(
+        ctx.raises(ResponseFormatError, lambda: rp.endpoint("ep").job("job-1").status())
+    )
+
+
+@bad_input(
+    "InvalidRequestError for an input nested 100,000 deep; nothing sent",
+    KnownDefect("got RecursionError", "json.dumps' RecursionError escapes the request encoder"),
+)
+def deeply_nested_input(ctx: Ctx) -> str:
+    nested: list[Any] = []
+    for _ in range(100_000):
+        nested = [nested]
+    endpoint = ctx.mock(ok(job_json("IN_QUEUE"))).endpoint("ep")
+    err = ctx.raises(InvalidRequestError, lambda: endpoint.run(nested))
+    assert ctx.sent == []
     return describe(err)
 
 
@@ -709,6 +789,12 @@ def graphql_validation_error(ctx: Ctx) -> str:
 @bad_input("ResponseFormatError for a GraphQL answer with neither data nor errors")
 def graphql_neither_data_nor_errors(ctx: Ctx) -> str:
     rp = ctx.mock(ok({"extensions": {}}))
+    return describe(ctx.raises(ResponseFormatError, lambda: rp.graphql.myself()))
+
+
+@bad_input("ResponseFormatError for a GraphQL 'errors' that is not a list of objects")
+def graphql_errors_not_a_list(ctx: Ctx) -> str:
+    rp = ctx.mock(ok({"data": None, "errors": "something broke"}))
     return describe(ctx.raises(ResponseFormatError, lambda: rp.graphql.myself()))
 
 
