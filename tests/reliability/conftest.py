@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from runpod_typed import AsyncRunpod, Runpod
+from runpod_typed import AsyncRunpod
 
 from . import harness
 from .recorder import SECTIONS, Case, Results, SecretWitness
@@ -72,23 +72,8 @@ def results() -> Results:
 
 
 @pytest.fixture
-def sync_clients(secret_witness: SecretWitness) -> Iterator[Callable[..., Runpod]]:
-    """Make instrumented blocking clients (see `harness.sync_client`); closed at the end."""
-    made: list[Runpod] = []
-
-    def make(**options: Any) -> Runpod:
-        client = harness.sync_client(secret_witness, **options)
-        secret_witness.check("client repr", repr(client))
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client._http.close()
-
-
-@pytest.fixture
 async def async_clients(secret_witness: SecretWitness) -> AsyncIterator[Callable[..., AsyncRunpod]]:
+    """Make instrumented async clients (see `harness.async_client`); closed at the end."""
     made: list[AsyncRunpod] = []
 
     def make(**options: Any) -> AsyncRunpod:

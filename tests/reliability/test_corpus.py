@@ -201,10 +201,11 @@ def wrong_key_async(ctx: Ctx) -> str:
     server = ctx.start_emulator(api_key=SECRET_KEY)
 
     async def attempt() -> None:
-        async with harness.async_client(
-            ctx.witness, api_key=WRONG_KEY, **harness.emulator_urls(server)
-        ) as rp:
+        rp = harness.async_client(ctx.witness, api_key=WRONG_KEY, **harness.emulator_urls(server))
+        try:
             await rp.endpoint("echo").run({"a": 1})
+        finally:
+            await rp._http.aclose()
 
     err = ctx.raises(AuthenticationError, lambda: asyncio.run(attempt()))
     return describe(err)

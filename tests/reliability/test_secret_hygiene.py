@@ -133,8 +133,11 @@ def test_workload_leaks_no_key(
         rp._http.close()
 
     async def run_async() -> None:
-        async with harness.async_client(secret_witness, debug=True, **urls) as client:
+        client = harness.async_client(secret_witness, debug=True, **urls)
+        try:
             await async_workload(client, look)
+        finally:
+            await client._http.aclose()
 
     asyncio.run(run_async())
 
