@@ -78,7 +78,7 @@ class EndpointFlows:
             "cancel_on_exit": self.cancel_on_exit if cancel_on_exit is None else cancel_on_exit,
         }
 
-    def abort(self, submitted: _Submitted, options: RunOptions) -> AbortFlow | None:
+    def abort(self, submitted: _Submitted, options: SubmitOptions) -> AbortFlow | None:
         cancel_on_exit = options.get("cancel_on_exit")
         if not (self.cancel_on_exit if cancel_on_exit is None else cancel_on_exit):
             return None
@@ -94,8 +94,18 @@ class EndpointFlows:
 
         return cancel
 
-    def submit_flow(self, job_input: Any, options: SubmitOptions) -> Flow[JobStatus]:
-        return self.routes.run(JobOptions.of(options).body(job_input, "run"))
+    def submit_flow(
+        self, job_input: Any, options: SubmitOptions
+    ) -> tuple[Flow[JobStatus], AbortFlow | None]:
+        """POST /run, and the clean-up that cancels the job if the caller gives up meanwhile."""
+        submitted = _Submitted()
+
+        def submit() -> Flow[JobStatus]:
+            status = yield from self.routes.run(JobOptions.of(options).body(job_input, "run"))
+            submitted.id = status.id
+            return status
+
+        return submit(), self.abort(submitted, options)
 
     def run_flow(
         self, job_input: Any, output_type: Any, options: RunOptions
@@ -156,7 +166,8 @@ class Endpoint(EndpointFlows):
         self, job_input: Any, *, output_type: Any = None, **options: Unpack[SubmitOptions]
     ) -> Job[Any]:
         """Submit a job (POST /run, never resent in a way that could run it twice)."""
-        status = run_sync(self._http, self.submit_flow(job_input, options))
+        flow, abort = self.submit_flow(job_input, options)
+        status = run_sync(self._http, flow, on_abort=abort)
         kwargs = self.job_kwargs(output_type, options.get("cancel_on_exit"))
         return Job(self._http, self.routes, status.id, **kwargs)
 
@@ -249,7 +260,8 @@ class AsyncEndpoint(EndpointFlows):
     async def run(
         self, job_input: Any, *, output_type: Any = None, **options: Unpack[SubmitOptions]
     ) -> AsyncJob[Any]:
-        status = await run_async(self._http, self.submit_flow(job_input, options))
+        flow, abort = self.submit_flow(job_input, options)
+        status = await run_async(self._http, flow, on_abort=abort)
         kwargs = self.job_kwargs(output_type, options.get("cancel_on_exit"))
         return AsyncJob(self._http, self.routes, status.id, **kwargs)
 

@@ -47,6 +47,10 @@ class Send:
     params: dict[str, str] | None = None
     content: bytes | None = None
     timeout: float | None = None
+    #: The request creates something remotely (POST /run): if the caller cancels while
+    #: it is in flight, the async driver still waits (bounded) for the answer, hands it
+    #: to the flow, and only then re-raises -- so the clean-up knows what to cancel.
+    finish: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,19 +217,54 @@ async def _step_async(client: httpx.AsyncClient, effect: Effect) -> Any:
     raise TypeError(f"run_async cannot perform {effect!r}")
 
 
+async def _finish_send(client: httpx.AsyncClient, effect: Send) -> tuple[Any, BaseException | None]:
+    """Send; if the caller cancels meanwhile, still wait (bounded) for the answer.
+
+    Returns the response and the interruption to re-raise once the flow has seen it.
+    """
+    import asyncio
+
+    import anyio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # trio: a shielded scope holds every cancellation back
+        with anyio.CancelScope(shield=True):
+            return await _step_async(client, effect), None
+    task = asyncio.ensure_future(_step_async(client, effect))
+    try:
+        return await asyncio.shield(task), None
+    except asyncio.CancelledError as interrupted:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(ABORT_BUDGET_SECONDS):
+            try:
+                return await task, interrupted
+            except (httpx.TransportError, RunpodError):
+                pass
+        task.cancel()
+        raise
+
+
 async def _advance_async(client: httpx.AsyncClient, flow: Flow[T]) -> tuple[bool, Any]:
     value: Any = None
     error: BaseException | None = None
+    interrupted: BaseException | None = None
     while True:
         try:
             effect = flow.send(value) if error is None else flow.throw(error)
         except StopIteration as stop:
+            if interrupted is not None:
+                raise interrupted from None
             return True, stop.value
+        if interrupted is not None:  # the flow has seen the answer it needed: stop now
+            raise interrupted
         value, error = None, None
         if isinstance(effect, Emit):
             return False, effect.value
         try:
-            value = await _step_async(client, effect)
+            if isinstance(effect, Send) and effect.finish:
+                value, interrupted = await _finish_send(client, effect)
+            else:
+                value = await _step_async(client, effect)
         except (httpx.TransportError, RunpodError) as exc:
             error = exc
 

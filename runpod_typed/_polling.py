@@ -16,7 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from runpod_typed._errors import ConfigurationError, NotFoundError, WaitTimeout
+from runpod_typed._errors import (
+    ConfigurationError,
+    NotFoundError,
+    RateLimitError,
+    ResponseFormatError,
+    RunpodError,
+    ServerError,
+    TransportError,
+    WaitTimeout,
+)
 from runpod_typed._flow import Flow, Sleep
 from runpod_typed._logging import logger
 from runpod_typed._serverless import MIN_WAIT_MS, EndpointRoutes, is_missing_route
@@ -138,6 +147,51 @@ class StatusWatcher:
             self.on_status(status)
 
 
+class ReadFailures:
+    """Rides out failed status reads during a wait: the job is unaffected by them.
+
+    Each read already had its own retries; a wait tolerates `limit` failed reads
+    in a row (with back-off between them, bounded by its deadline) before it
+    gives up with the last error. 401, 404 and other definite answers end it at once.
+    """
+
+    TRANSIENT = (TransportError, ServerError, RateLimitError, ResponseFormatError)
+
+    def __init__(self, limit: int = 10) -> None:
+        self.limit = limit
+        self.in_a_row = 0
+
+    def tolerate(self, exc: RunpodError, what: str) -> bool:
+        if not isinstance(exc, self.TRANSIENT):
+            return False
+        self.in_a_row += 1
+        if self.in_a_row >= self.limit:
+            return False
+        logger.info("reading %s failed (%s); still waiting", what, type(exc).__name__)
+        return True
+
+    def reset(self) -> None:
+        self.in_a_row = 0
+
+
+def read_status(routes: EndpointRoutes, job_id: str, wait: float) -> Flow[JobStatus]:
+    """Long-poll /status-sync for `wait` seconds, or read /status (wait 0, or no long-poll).
+
+    A server without /status-sync is noticed once per client; the read then falls
+    back to /status.
+    """
+    transport = routes.transport
+    if transport.long_poll and wait * 1000 >= MIN_WAIT_MS:
+        try:
+            return (yield from routes.status_sync(job_id, wait))
+        except NotFoundError as exc:
+            if not is_missing_route(exc):
+                raise
+            transport.long_poll = False
+            logger.info("server has no /status-sync; falling back to polling /status")
+    return (yield from routes.status(job_id))
+
+
 def wait_until_final(
     routes: EndpointRoutes,
     job_id: str,
@@ -148,25 +202,21 @@ def wait_until_final(
 ) -> Flow[JobStatus]:
     """Long-poll /status-sync until the job is final; poll /status if the server can't."""
     backoff = Backoff(options)
-    transport = routes.transport
+    failures = ReadFailures()
     what = f"job {job_id}"
     while True:
         left = remaining(deadline, what, job_id)
         window = options.progress_interval if watcher.on_status else options.long_poll_window
-        asked = min(window, left)
+        asked = min(window, left) if routes.transport.long_poll else 0.0
         started = time.monotonic()
-        if transport.long_poll and asked * 1000 >= MIN_WAIT_MS:
-            try:
-                status = yield from routes.status_sync(job_id, asked)
-            except NotFoundError as exc:
-                if not is_missing_route(exc):
-                    raise
-                transport.long_poll = False
-                logger.info("server has no /status-sync; falling back to polling /status")
-                continue
-        else:
-            asked = 0.0
-            status = yield from routes.status(job_id)
+        try:
+            status = yield from read_status(routes, job_id, asked)
+        except RunpodError as exc:
+            if not failures.tolerate(exc, what):
+                raise
+            yield Sleep(min(backoff.delay(), remaining(deadline, what, job_id)))
+            continue
+        failures.reset()
         watcher.see(status)
         if status.is_final:
             return status

@@ -46,6 +46,12 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     413: RequestTooLargeError,
 }
 
+#: Said of a non-idempotent request (POST /run) whose outcome the SDK cannot know.
+FATE_UNKNOWN = (
+    "RunPod may have created the job anyway (its id is unknown); resending could start a "
+    "duplicate job, so it was not resent: check the endpoint's jobs before submitting again"
+)
+
 _HINTS: dict[int, str] = {
     401: "check the API key (argument api_key=, RUNPOD_API_KEY or ~/.runpod/config.toml)",
     403: "the key is valid but lacks permission for this resource",
@@ -105,6 +111,7 @@ class Transport:
                 api.params,
                 api.body,
                 api.timeout or self.timeout,
+                finish=not api.idempotent,
             )
             started = time.monotonic()
             try:
@@ -145,11 +152,13 @@ def decode_json(api: ApiCall, response: httpx.Response) -> Any:
         return json.loads(response.content)
     except ValueError:
         kind = response.headers.get("content-type", "unknown content type")
-        raise ResponseFormatError(
+        message = (
             f"{api.method} {api.route}: expected JSON from RunPod, got {kind} "
-            f"(HTTP {response.status_code}); a proxy or an outage may be in the way",
-            body=redact(response.text),
-        ) from None
+            f"(HTTP {response.status_code}); a proxy or an outage may be in the way"
+        )
+        if not api.idempotent:
+            message += f"; {FATE_UNKNOWN}"
+        raise ResponseFormatError(message, body=redact(response.text)) from None
 
 
 def status_error(api: ApiCall, response: httpx.Response) -> APIStatusError:
@@ -164,6 +173,8 @@ def status_error(api: ApiCall, response: httpx.Response) -> APIStatusError:
         message += f": {detail}"
     if hint:
         message += f" ({hint})"
+    if code >= 500 and not api.idempotent:
+        message += f"; {FATE_UNKNOWN}"
     if code == 429:
         return RateLimitError(
             message,
@@ -195,10 +206,7 @@ def _transport_error(
         f"{redact(str(exc)) or 'connection failed'}) after {attempts} attempt(s)"
     )
     if outcome.kind is OutcomeKind.SEND_FAILED and not api.idempotent:
-        message += (
-            "; the request may have reached RunPod, and resending it could start a duplicate "
-            "job, so it was not resent: check the endpoint's jobs before submitting again"
-        )
+        message += f"; {FATE_UNKNOWN}"
     return TransportError(message)
 
 
