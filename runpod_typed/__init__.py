@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     )
     from runpod_typed._job import AsyncJob, Job
     from runpod_typed._options import Policy, S3Config
+    from runpod_typed._pods import PodNotFound
     from runpod_typed._polling import PollingOptions
     from runpod_typed._ratelimit import RateLimit, RateLimiter
     from runpod_typed._retry import RetryPolicy
@@ -58,6 +59,7 @@ _EXPORTS = {
     "Policy": "_options",
     "S3Config": "_options",
     "PollingOptions": "_polling",
+    "PodNotFound": "_pods",
     "RateLimit": "_ratelimit",
     "RateLimiter": "_ratelimit",
     "RetryPolicy": "_retry",
@@ -119,6 +121,7 @@ __all__ = [
     "OutputValidationError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "PodNotFound",
     "Policy",
     "PollingOptions",
     "PurgeResult",

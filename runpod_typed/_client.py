@@ -35,6 +35,13 @@ if TYPE_CHECKING:
 DEFAULT_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=256)
 
 
+def _limiter(rate_limits: bool | RateLimiter) -> RateLimiter:
+    """RunPod's published per-endpoint limits (True), none (False), or the caller's own."""
+    if isinstance(rate_limits, RateLimiter):
+        return rate_limits
+    return RateLimiter() if rate_limits else RateLimiter.disabled()
+
+
 def _transport(
     api_key: ApiKeySource | None,
     *,
@@ -45,13 +52,12 @@ def _transport(
     allow_insecure_http: bool,
     timeout: float,
     retry: RetryPolicy | None,
-    rate_limiter: RateLimiter | None,
-    rate_limits: bool,
+    rate_limits: bool | RateLimiter,
     debug: bool,
 ) -> Transport:
     if debug or debug_from_env(os.environ):
         enable_debug()
-    limiter = rate_limiter or (RateLimiter() if rate_limits else RateLimiter.disabled())
+    limiter = _limiter(rate_limits)
     return Transport(
         keys=ApiKeyProvider(api_key, profile=profile, config_path=config_path),
         urls=resolve_urls(api_base_url, endpoint_base_url, allow_insecure_http=allow_insecure_http),
@@ -75,11 +81,10 @@ class _ClientBase:
         allow_insecure_http: bool = False,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        rate_limits: bool = True,
+        rate_limits: bool | RateLimiter = True,
         polling: PollingOptions = DEFAULT_POLLING,
         cancel_on_exit: bool = True,
         debug: bool = False,
-        _rate_limiter: RateLimiter | None = None,
     ) -> None:
         self._transport = _transport(
             api_key,
@@ -90,7 +95,6 @@ class _ClientBase:
             allow_insecure_http=allow_insecure_http,
             timeout=timeout,
             retry=retry,
-            rate_limiter=_rate_limiter,
             rate_limits=rate_limits,
             debug=debug,
         )
@@ -241,23 +245,20 @@ class RunpodFactory:
         if "api_key" in options:
             raise TypeError("RunpodFactory takes no api_key: pass each tenant's key to client()")
         self._options = options
-        self._limiter = (
-            RateLimiter() if options.get("rate_limits", True) else RateLimiter.disabled()
-        )
+        # One limiter for all tenants: RunPod's limits are per endpoint, and ids are global.
+        options["rate_limits"] = _limiter(options.get("rate_limits", True))
         self._http: httpx.Client | None = None
         self._async_http: httpx.AsyncClient | None = None
 
     def client(self, api_key: ApiKeySource) -> Runpod:
         if self._http is None:
             self._http = httpx.Client(limits=DEFAULT_LIMITS)
-        return Runpod(api_key, http_client=self._http, _rate_limiter=self._limiter, **self._options)
+        return Runpod(api_key, http_client=self._http, **self._options)
 
     def async_client(self, api_key: ApiKeySource) -> AsyncRunpod:
         if self._async_http is None:
             self._async_http = httpx.AsyncClient(limits=DEFAULT_LIMITS)
-        return AsyncRunpod(
-            api_key, http_client=self._async_http, _rate_limiter=self._limiter, **self._options
-        )
+        return AsyncRunpod(api_key, http_client=self._async_http, **self._options)
 
     def close(self) -> None:
         if self._http is not None:

@@ -161,6 +161,8 @@ class PodSpec(TypedDict, total=False):
     ports: str | None
     env: Mapping[str, str] | None
     template_id: str | None
+    container_registry_auth_id: str | None
+    """Credentials (see rp.account.create_registry_auth) for a private image."""
     network_volume_id: str | None
     data_center_id: str | None
     docker_args: str | None
