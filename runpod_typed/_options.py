@@ -124,9 +124,9 @@ def encode_job_request(
         body = json.dumps(
             request.to_dict(), separators=(",", ":"), allow_nan=False, default=_jsonable
         ).encode()
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidRequestError(
-            f"job input is not JSON ({exc}); pass dicts, lists, str, finite numbers, bools, "
+            f"job input is not JSON ({type(exc).__name__}: {exc}); pass dicts, lists, str, finite numbers, bools, "
             "None, dataclasses or pydantic models"
         ) from None
     limit = PAYLOAD_LIMITS[route]

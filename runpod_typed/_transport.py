@@ -150,7 +150,7 @@ class Transport:
 def decode_json(api: ApiCall, response: httpx.Response) -> Any:
     try:
         return json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested beyond what Python parses
         kind = response.headers.get("content-type", "unknown content type")
         message = (
             f"{api.method} {api.route}: expected JSON from RunPod, got {kind} "
