@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-import pytest
 
 from runpod_typed import AsyncRunpod, PollingOptions, RetryPolicy, Runpod
 
@@ -137,14 +136,3 @@ def unfinished(server: Any) -> int:
     """Jobs the emulator created that have not reached a final state."""
     counters = server.counters()
     return int(counters["jobs_created"]) - len(counters["final_states"])
-
-
-def conclude(problems: list[str], known_defects: list[str]) -> None:
-    """Fail on any problem; otherwise, if a known SDK defect showed, report the test as xfail.
-
-    The known defects are matched by their exact symptom, so the test passes on
-    its own once the SDK is fixed, and any other deviation still fails it.
-    """
-    assert not problems, "; ".join(problems)
-    if known_defects:
-        pytest.xfail("known SDK defect: " + "; ".join(known_defects))
