@@ -17,8 +17,7 @@ from __future__ import annotations
 import os
 
 from runpod_typed import Runpod
-from runpod_typed._generated.graphql.enums import CloudTypeEnum
-from runpod_typed._generated.graphql.input_types import PodFindAndDeployOnDemandInput
+from runpod_typed.graphql import CloudTypeEnum, PodFindAndDeployOnDemandInput
 
 IMAGE = "registry.example.com/team/trainer:1.0"
 
