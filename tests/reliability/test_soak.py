@@ -242,3 +242,58 @@ async def test_wait_survives_a_burst_of_failed_reads(
         raise
     case.observed = f"output {output!r} after {len(seen)} reads"
     assert output == 7
+
+
+STREAMS = 40
+WORDS = [f"w{i}" for i in range(30)]
+
+
+async def test_stream_soak(
+    runpod_emulator_factory: Callable[..., Any],
+    async_clients: Callable[..., AsyncRunpod],
+    case: Case,
+    results: Results,
+) -> None:
+    """40 streams with 20% of /stream reads faulted: each chunk once and in order, or a typed error.
+
+    RunPod's /stream hands out the chunks produced since the previous call, so an
+    answer lost after the server produced it (dropped, or garbled) takes its chunks
+    with it: a client cannot get them back by asking again. What it must not do is
+    carry on as if nothing had been lost.
+    """
+    server = runpod_emulator_factory(
+        workers=STREAMS, faults=FaultSpec({"stream": READ_FAULTS}, seed=SEED)
+    )
+    rp = async_clients(**emulator_urls(server))
+    endpoint = rp.endpoint("tokens")
+    outcomes: Counter[str] = Counter()
+    silent: list[int] = []
+
+    async def one(n: int) -> None:
+        job = await endpoint.run({"prompt": " ".join(WORDS), "delay": 0.01, "n": n})
+        try:
+            chunks = [chunk async for chunk in job.stream(str)]
+        except RunpodError as exc:
+            outcomes[f"typed error: {type(exc).__name__}"] += 1
+            return
+        if chunks == WORDS:
+            outcomes["every chunk, in order"] += 1
+        else:
+            outcomes["chunks missing, no error"] += 1
+            silent.append(len(WORDS) - len(chunks))
+
+    with anyio.fail_after(120):  # a bound against hangs, not a speed target
+        async with anyio.create_task_group() as group:
+            for n in range(STREAMS):
+                group.start_soon(one, n)
+    faults = server.counters()["faults"].get("stream", {})
+    results.figure(SECTION, "streams (30 chunks each)", STREAMS)
+    results.figure(SECTION, "faults on stream", dict(sorted(faults.items())))
+    results.figure(SECTION, "stream outcomes", dict(sorted(outcomes.items())))
+    case.observed = ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items()))
+    if silent:
+        pytest.xfail(
+            f"known SDK defect: {len(silent)} streams lost {sum(silent)} chunks without an "
+            "error; a /stream answer lost after the server handed its chunks out is retried "
+            "as if the read were idempotent"
+        )
