@@ -21,7 +21,9 @@ _INTRO = {
         "Jobs submitted with `run` and awaited with `output` through the async client while "
         "the emulator injects faults. A lost answer to `/run` cannot be retried without risking "
         "a second job, so those submissions end in a typed error instead; everything else must "
-        "be delivered, correct and submitted exactly once."
+        "be delivered, correct and submitted exactly once. A second soak streams jobs while "
+        "`/stream` reads fail: chunks handed out in an answer that is then lost cannot be read "
+        "again, so each stream must deliver every chunk once and in order, or raise."
     ),
     "cancellation": (
         "The caller gives up at a random (seeded) moment; afterwards every job the emulator "
