@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 DEFAULT_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=256)
 
 
+def _async_pool(timeout: float | None) -> httpx.AsyncClient:
+    from runpod_typed._pool import ShardedAsyncTransport
+
+    return httpx.AsyncClient(transport=ShardedAsyncTransport(DEFAULT_LIMITS), timeout=timeout)
+
+
 def _limiter(rate_limits: bool | RateLimiter) -> RateLimiter:
     """RunPod's published per-endpoint limits (True), none (False), or the caller's own."""
     if isinstance(rate_limits, RateLimiter):
@@ -189,9 +195,7 @@ class AsyncRunpod(_ClientBase):
     ) -> None:
         super().__init__(api_key, **options)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            limits=DEFAULT_LIMITS, timeout=self._transport.timeout
-        )
+        self._http = http_client or _async_pool(self._transport.timeout)
 
     def endpoint(self, endpoint_id: str) -> AsyncEndpoint:
         return AsyncEndpoint(self._http, self._transport, endpoint_id, **self._endpoint_kwargs())
@@ -257,7 +261,7 @@ class RunpodFactory:
 
     def async_client(self, api_key: ApiKeySource) -> AsyncRunpod:
         if self._async_http is None:
-            self._async_http = httpx.AsyncClient(limits=DEFAULT_LIMITS)
+            self._async_http = _async_pool(None)
         return AsyncRunpod(api_key, http_client=self._async_http, **self._options)
 
     def close(self) -> None:

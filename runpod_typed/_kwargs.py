@@ -50,3 +50,6 @@ class MapOptions(TypedDict, total=False):
     progress_bar: bool
     timeout: float | None
     polling: PollingOptions | None
+    cancel_on_exit: bool | None
+    """False: each item is one /runsync request (cheaper), but jobs still running when
+    map() is abandoned or fails are not cancelled remotely."""
