@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         ResponseFormatError,
         RunpodError,
         ServerError,
+        StreamInterrupted,
         TransportError,
         WaitTimeout,
     )
@@ -90,6 +91,7 @@ _EXPORTS = {
             "ResponseFormatError",
             "RunpodError",
             "ServerError",
+            "StreamInterrupted",
             "TransportError",
             "WaitTimeout",
         )
@@ -136,6 +138,7 @@ __all__ = [
     "RunpodFactory",
     "S3Config",
     "ServerError",
+    "StreamInterrupted",
     "TransportError",
     "WaitTimeout",
     "__version__",

@@ -171,6 +171,20 @@ class JobTimedOut(JobError):
     """RunPod stopped the job at its executionTimeout (server side)."""
 
 
+class StreamInterrupted(RunpodError):
+    """Stream chunks were lost in transit and the job's final output cannot replace them.
+
+    `delivered` chunks reached the caller; `output` is the job's final output
+    (the whole aggregate, when the worker returns one).
+    """
+
+    def __init__(self, message: str, *, job_id: str, delivered: int, output: Any) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.delivered = delivered
+        self.output = output
+
+
 class WaitTimeout(RunpodError, TimeoutError):
     """The client stopped waiting: its own timeout passed before the job ended.
 

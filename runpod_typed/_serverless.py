@@ -113,6 +113,7 @@ class EndpointRoutes:
             "GET",
             "stream",
             f"stream/{check_id('job', job_id)}",
+            idempotent=False,  # each answer hands out chunks once: a resend could skip some
             params=params,
             timeout=None if timeout is None else timeout + LONG_POLL_MARGIN_SECONDS,
         )

@@ -5,10 +5,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from runpod_typed._errors import RunpodError
+from runpod_typed._errors import StreamInterrupted
 from runpod_typed._flow import Emit, Flow, Sleep
+from runpod_typed._logging import logger
 from runpod_typed._outputs import validate_output
-from runpod_typed._polling import Backoff, PollingOptions, ReadFailures, StatusWatcher, remaining
+from runpod_typed._polling import (
+    Backoff,
+    PollingOptions,
+    ReadFailures,
+    StatusWatcher,
+    remaining,
+    wait_until_final,
+)
 from runpod_typed._serverless import MIN_WAIT_MS, EndpointRoutes
 from runpod_typed._status import FINAL_STATES, JobState
 
@@ -22,15 +30,17 @@ def stream_chunks(
     deadline: float | None,
     watcher: StatusWatcher,
 ) -> Flow[None]:
-    """Emit every chunk in order; raise the job's error after the chunks it produced.
+    """Emit every chunk once, in order; raise the job's error after the chunks it produced.
 
-    The server returns the chunks produced since the previous call, so each is
-    seen once. A page that comes back empty before the wait ran out means the
-    server does not hold the request: then back off between calls.
+    The server hands out the chunks produced since the previous call, so a read
+    whose answer is lost takes its chunks with it: /stream is never resent. After
+    such a failure the stream stops reading pages and recovers the rest from the
+    job's final output (see `_recover`). A page that comes back empty before the
+    wait ran out means the server does not hold the request: then back off.
     """
     backoff = Backoff(options)
-    failures = ReadFailures()
     what = f"the stream of job {job_id}"
+    delivered = 0
     while True:
         left = remaining(deadline, what, job_id)
         asked = min(options.long_poll_window, left)
@@ -38,14 +48,13 @@ def stream_chunks(
         started = time.monotonic()
         try:
             page = yield from routes.stream(job_id, wait)
-        except RunpodError as exc:
-            if not failures.tolerate(exc, what):
-                raise
-            yield Sleep(min(backoff.delay(), remaining(deadline, what, job_id)))
-            continue
-        failures.reset()
+        except ReadFailures.TRANSIENT as exc:
+            logger.info("reading %s failed (%s): recovering from its output", what, exc)
+            yield from _recover(routes, job_id, options, delivered, chunk_type, deadline, watcher)
+            return
         for chunk in page.chunks:
             yield Emit(validate_output(chunk, chunk_type, job_id=job_id, what="stream chunk"))
+            delivered += 1
         if page.state in FINAL_STATES:
             if page.state is not JobState.COMPLETED:
                 final = yield from routes.status(job_id)  # the worker's error message
@@ -56,3 +65,35 @@ def stream_chunks(
             backoff.reset()
             continue
         yield Sleep(min(backoff.delay(), remaining(deadline, what, job_id)))
+
+
+def _recover(
+    routes: EndpointRoutes,
+    job_id: str,
+    options: PollingOptions,
+    delivered: int,
+    chunk_type: Any,
+    deadline: float | None,
+    watcher: StatusWatcher,
+) -> Flow[None]:
+    """Deliver the chunks after the first `delivered` from the job's final output.
+
+    A generator worker's output is the list of all its chunks, and every chunk
+    delivered so far came from pages read in order before the failure, so they
+    are that list's first `delivered` items. Any other output cannot be split
+    into chunks: StreamInterrupted says so and keeps it.
+    """
+    final = yield from wait_until_final(routes, job_id, options, deadline=deadline, watcher=watcher)
+    final.raise_for_state(routes.endpoint_id)
+    output = final.output
+    if not isinstance(output, list) or len(output) < delivered:
+        raise StreamInterrupted(
+            f"job {job_id} completed, but stream chunks were lost in transit and its output "
+            f"is not the list of its chunks; {delivered} chunk(s) were delivered, and the "
+            "job's output is kept in .output",
+            job_id=job_id,
+            delivered=delivered,
+            output=output,
+        )
+    for chunk in output[delivered:]:
+        yield Emit(validate_output(chunk, chunk_type, job_id=job_id, what="stream chunk"))

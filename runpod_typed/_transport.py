@@ -46,7 +46,9 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     413: RequestTooLargeError,
 }
 
-#: Said of a non-idempotent request (POST /run) whose outcome the SDK cannot know.
+#: The routes that create a job: an answer lost on them leaves the job's fate unknown.
+SUBMISSIONS = frozenset({"run", "runsync"})
+#: Said of a submission whose outcome the SDK cannot know.
 FATE_UNKNOWN = (
     "RunPod may have created the job anyway (its id is unknown); resending could start a "
     "duplicate job, so it was not resent: check the endpoint's jobs before submitting again"
@@ -111,7 +113,7 @@ class Transport:
                 api.params,
                 api.body,
                 api.timeout or self.timeout,
-                finish=not api.idempotent,
+                finish=api.route in SUBMISSIONS,
             )
             started = time.monotonic()
             try:
@@ -156,7 +158,7 @@ def decode_json(api: ApiCall, response: httpx.Response) -> Any:
             f"{api.method} {api.route}: expected JSON from RunPod, got {kind} "
             f"(HTTP {response.status_code}); a proxy or an outage may be in the way"
         )
-        if not api.idempotent:
+        if api.route in SUBMISSIONS:
             message += f"; {FATE_UNKNOWN}"
         raise ResponseFormatError(message, body=redact(response.text)) from None
 
@@ -173,7 +175,7 @@ def status_error(api: ApiCall, response: httpx.Response) -> APIStatusError:
         message += f": {detail}"
     if hint:
         message += f" ({hint})"
-    if code >= 500 and not api.idempotent:
+    if code >= 500 and api.route in SUBMISSIONS:
         message += f"; {FATE_UNKNOWN}"
     if code == 429:
         return RateLimitError(
@@ -205,7 +207,7 @@ def _transport_error(
         f"{api.method} {api.route}: no answer from RunPod ({type(exc).__name__}: "
         f"{redact(str(exc)) or 'connection failed'}) after {attempts} attempt(s)"
     )
-    if outcome.kind is OutcomeKind.SEND_FAILED and not api.idempotent:
+    if outcome.kind is OutcomeKind.SEND_FAILED and api.route in SUBMISSIONS:
         message += f"; {FATE_UNKNOWN}"
     return TransportError(message)
 

@@ -215,3 +215,40 @@ def test_graphql_mutation_is_not_resent_after_5xx() -> None:
     with client(handler) as rp, pytest.raises(ServerError):
         run_sync(rp._http, graphql_call(rp._transport, {"query": "mutation M { podStop }"}))
     assert calls == 1
+
+
+def test_a_lost_stream_page_is_recovered_from_the_final_output() -> None:
+    pages: list[Any] = [
+        httpx.Response(200, json={"status": "IN_PROGRESS", "stream": [{"output": "a"}]}),
+        "drop",  # the page with "b" and "c" is lost in transit
+    ]
+    stream_calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal stream_calls
+        if "/stream/" in request.url.path:
+            stream_calls += 1
+            page = pages.pop(0)
+            if page == "drop":
+                raise httpx.ReadError("reset", request=request)
+            assert isinstance(page, httpx.Response)
+            return page
+        return httpx.Response(200, json=job_json("COMPLETED", output=["a", "b", "c"]))
+
+    with client(handler) as rp:
+        assert list(rp.endpoint("ep").job("j1").stream(str)) == ["a", "b", "c"]
+    assert stream_calls == 2  # never resent: a resend could skip chunks
+
+
+def test_a_lost_stream_page_without_an_aggregate_output_is_stream_interrupted() -> None:
+    from runpod_typed import StreamInterrupted
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "/stream/" in request.url.path:
+            return httpx.Response(502, text="bad gateway")
+        return httpx.Response(200, json=job_json("COMPLETED", output="a summary"))
+
+    with client(handler) as rp, pytest.raises(StreamInterrupted) as caught:
+        list(rp.endpoint("ep").job("j1").stream())
+    assert caught.value.output == "a summary"
+    assert caught.value.delivered == 0
