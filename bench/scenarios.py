@@ -306,6 +306,9 @@ def stream(emulator: EmulatorProcess, sizes: Sizes) -> Table:
 
 FANOUT = (
     Variant("runpod-typed AsyncRunpod endpoint.map", "ours", "async", "async-map"),
+    Variant(
+        "runpod-typed endpoint.map(cancel_on_exit=False)", "ours", "async", "async-map-runsync"
+    ),
     Variant("runpod AsyncioEndpoint run + output", "official", "async", "asyncio-run_output"),
     Variant("raw httpx.AsyncClient POST /runsync", "raw", "async", "raw-async"),
 )

@@ -111,10 +111,13 @@ def stream_async(task: Task) -> dict[str, Any]:
     return {"latencies": asyncio.run(main())}
 
 
-def fanout_map(task: Task) -> dict[str, Any]:
+def fanout_map(task: Task, cancel_on_exit: bool) -> dict[str, Any]:
     async def run_all(inputs: list[Any]) -> list[Any]:
         async with AsyncRunpod(task["key"], **_options(task)) as rp:
-            return await rp.endpoint(task["endpoint"]).map(inputs, concurrency=task["concurrency"])
+            endpoint = rp.endpoint(task["endpoint"])
+            return await endpoint.map(
+                inputs, concurrency=task["concurrency"], cancel_on_exit=cancel_on_exit
+            )
 
     return fanout(run_all, task["jobs"])
 
@@ -225,7 +228,8 @@ OPS = {
     "latency:raw-runsync": latency_raw,
     "stream:sync": stream_sync,
     "stream:async": stream_async,
-    "fanout:async-map": fanout_map,
+    "fanout:async-map": lambda task: fanout_map(task, cancel_on_exit=True),
+    "fanout:async-map-runsync": lambda task: fanout_map(task, cancel_on_exit=False),
     "fanout:raw-async": fanout_raw,
     "status:sync": lambda task: status_sync(task, raw=False),
     "status:async": lambda task: status_async(task, raw=False),
