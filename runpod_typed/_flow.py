@@ -100,8 +100,19 @@ class AsyncDrive(Protocol):
 ABANDONMENTS: tuple[type[BaseException], ...] = (KeyboardInterrupt, GeneratorExit, WaitTimeout)
 
 
-def _timeout(effect: Send) -> httpx.Timeout | None:
-    return None if effect.timeout is None else httpx.Timeout(effect.timeout, connect=10.0)
+def _request(client: httpx.Client | httpx.AsyncClient, effect: Send) -> httpx.Request:
+    """The httpx request for a Send (both client kinds build requests alike)."""
+    timeout = (
+        client.timeout if effect.timeout is None else httpx.Timeout(effect.timeout, connect=10.0)
+    )
+    return client.build_request(
+        effect.method,
+        effect.url,
+        headers=effect.headers,
+        params=effect.params,
+        content=effect.content,
+        timeout=timeout,
+    )
 
 
 # -- blocking driver ---------------------------------------------------------------------------
@@ -112,15 +123,7 @@ def _step_sync(client: httpx.Client, effect: Effect) -> Any:
         time.sleep(effect.seconds)
         return None
     if isinstance(effect, Send):
-        request = client.build_request(
-            effect.method,
-            effect.url,
-            headers=effect.headers,
-            params=effect.params,
-            content=effect.content,
-            timeout=_timeout(effect) or client.timeout,
-        )
-        return client.send(request)
+        return client.send(_request(client, effect))
     if isinstance(effect, Invoke):
         return effect.call()
     raise TypeError(f"run_sync cannot perform {effect!r}")
@@ -203,15 +206,7 @@ async def _step_async(client: httpx.AsyncClient, effect: Effect) -> Any:
         await anyio.sleep(effect.seconds)
         return None
     if isinstance(effect, Send):
-        request = client.build_request(
-            effect.method,
-            effect.url,
-            headers=effect.headers,
-            params=effect.params,
-            content=effect.content,
-            timeout=_timeout(effect) or client.timeout,
-        )
-        return await client.send(request)
+        return await client.send(_request(client, effect))
     if isinstance(effect, Invoke):
         return await effect.call()
     raise TypeError(f"run_async cannot perform {effect!r}")
