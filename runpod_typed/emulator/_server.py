@@ -72,6 +72,9 @@ def _config(app: Any, host: str, port: int) -> uvicorn.Config:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=2,
+        # Like RunPod's edge, keep idle connections longer than clients do (httpx: 5 s),
+        # so a client never reuses a connection the server is closing at that moment.
+        timeout_keep_alive=75,
     )
 
 
