@@ -231,11 +231,7 @@ class Endpoint(EndpointFlows):
     ) -> list[Any]:
         """Run one job per input, `concurrency` at a time (threads); results in input order."""
         plan = FanOut.of(inputs, return_exceptions, options)
-        run: RunOptions = {
-            "timeout": options.get("timeout"),
-            "polling": options.get("polling"),
-            "cancel_on_exit": options.get("cancel_on_exit"),
-        }
+        run = plan.item_options
         return map_sync(lambda item: self.run_sync(item, output_type=output_type, **run), plan)
 
     def health(self) -> Health:
@@ -328,11 +324,7 @@ class AsyncEndpoint(EndpointFlows):
         are cancelled, remotely too, and the failure is raised.
         """
         plan = FanOut.of(inputs, return_exceptions, options)
-        run: RunOptions = {
-            "timeout": options.get("timeout"),
-            "polling": options.get("polling"),
-            "cancel_on_exit": options.get("cancel_on_exit"),
-        }
+        run = plan.item_options
 
         async def one(item: Any) -> Any:
             return await self.run_sync(item, output_type=output_type, **run)

@@ -17,7 +17,7 @@ from runpod_typed._errors import InvalidRequestError, RunpodError
 if TYPE_CHECKING:
     import anyio
 
-    from runpod_typed._kwargs import MapOptions
+    from runpod_typed._kwargs import MapOptions, RunOptions
 
 
 ProgressCallback = Callable[[int, int], Any]
@@ -66,6 +66,8 @@ class FanOut:
     return_exceptions: bool
     on_progress: ProgressCallback | None
     progress_bar: bool
+    #: How each item is run (`run_sync` options).
+    item_options: RunOptions
 
     @classmethod
     def of(cls, inputs: Iterable[Any], return_exceptions: bool, options: MapOptions) -> FanOut:
@@ -85,6 +87,11 @@ class FanOut:
             return_exceptions,
             options.get("on_progress"),
             options.get("progress_bar", False),
+            {
+                "timeout": options.get("timeout"),
+                "polling": options.get("polling"),
+                "cancel_on_exit": options.get("cancel_on_exit"),
+            },
         )
 
     def progress(self) -> Progress:
