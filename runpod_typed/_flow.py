@@ -16,8 +16,11 @@ for a job, a bounded, shielded `/cancel` -- and then re-raise.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -47,9 +50,10 @@ class Send:
     params: dict[str, str] | None = None
     content: bytes | None = None
     timeout: float | None = None
-    #: The request creates something remotely (POST /run): if the caller cancels while
-    #: it is in flight, the async driver still waits (bounded) for the answer, hands it
-    #: to the flow, and only then re-raises -- so the clean-up knows what to cancel.
+    #: The request creates something remotely (POST /run): if the caller cancels (or
+    #: presses Ctrl-C) while it is in flight, the driver still waits for the answer,
+    #: hands it to the flow, and only then re-raises -- so the clean-up knows what to
+    #: cancel.
     finish: bool = False
 
 
@@ -129,20 +133,56 @@ def _step_sync(client: httpx.Client, effect: Effect) -> Any:
     raise TypeError(f"run_sync cannot perform {effect!r}")
 
 
+@contextmanager
+def _ctrl_c_deferred() -> Iterator[list[bool]]:
+    """Hold back the first Ctrl-C (main thread only) until the block ends; a second is at once.
+
+    The blocking twin of `_finish_send`: a /run interrupted mid-flight would leave
+    a job nobody can name, so the answer is awaited and the interrupt raised after.
+    """
+    pressed: list[bool] = []
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield pressed
+        return
+
+    def hold(signum: int, frame: object) -> None:
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(True)
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _advance_sync(client: httpx.Client, flow: Flow[T]) -> tuple[bool, Any]:
     """Run `flow` to its next Emit (False, value) or to its end (True, result)."""
     value: Any = None
     error: BaseException | None = None
+    interrupted = False
     while True:
         try:
             effect = flow.send(value) if error is None else flow.throw(error)
         except StopIteration as stop:
+            if interrupted:
+                raise KeyboardInterrupt from None
             return True, stop.value
+        if interrupted:  # the flow has seen the answer it needed: stop now
+            raise KeyboardInterrupt
         value, error = None, None
         if isinstance(effect, Emit):
             return False, effect.value
         try:
-            value = _step_sync(client, effect)
+            if isinstance(effect, Send) and effect.finish:
+                with _ctrl_c_deferred() as pressed:
+                    value = _step_sync(client, effect)
+                interrupted = bool(pressed)
+            else:
+                value = _step_sync(client, effect)
         except (httpx.TransportError, RunpodError) as exc:
             error = exc
 

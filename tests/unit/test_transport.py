@@ -252,3 +252,22 @@ def test_a_lost_stream_page_without_an_aggregate_output_is_stream_interrupted() 
         list(rp.endpoint("ep").job("j1").stream())
     assert caught.value.output == "a summary"
     assert caught.value.delivered == 0
+
+
+def test_ctrl_c_during_run_waits_for_the_id_then_cancels_the_job() -> None:
+    import os
+    import signal
+
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path.endswith("/run"):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the /run answer is in flight
+            return httpx.Response(200, json={"id": "j1", "status": "IN_QUEUE"})
+        return httpx.Response(200, json=job_json("CANCELLED"))
+
+    with client(handler) as rp, pytest.raises(KeyboardInterrupt):
+        rp.endpoint("ep").run({"x": 1})
+    assert seen == ["/v2/ep/run", "/v2/ep/cancel/j1"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
