@@ -59,9 +59,7 @@ class PodFlows:
         answer: Pod = yield Invoke(
             lambda: self.graphql.pod(input=PodFilter(pod_id=_pod_id(pod_id)))
         )
-        if answer.pod is None:
-            raise PodNotFound(f"no pod with id {pod_id!r} (it may have been terminated)")
-        return answer.pod
+        return _found(answer.pod, pod_id, "(it may have been terminated)")
 
     def create(self, spot: bool, fields: dict[str, Any]) -> Flow[PodFields]:
         from runpod_typed._generated.graphql import input_types as inputs
@@ -95,9 +93,7 @@ class PodFlows:
         answer: StopPod = yield Invoke(
             lambda: self.graphql.stop_pod(input=PodStopInput(pod_id=_pod_id(pod_id)))
         )
-        if answer.pod_stop is None:
-            raise PodNotFound(f"no pod with id {pod_id!r} to stop")
-        return answer.pod_stop
+        return _found(answer.pod_stop, pod_id, "to stop")
 
     def resume(self, pod_id: str, gpu_count: int, bid_per_gpu: float | None) -> Flow[PodFields]:
         from runpod_typed._generated.graphql import input_types as inputs
@@ -112,9 +108,7 @@ class PodFlows:
             )
             bid_resumed: BidResumePod = yield Invoke(lambda: self.graphql.bid_resume_pod(input=bid))
             pod = bid_resumed.pod_bid_resume
-        if pod is None:
-            raise PodNotFound(f"no pod with id {pod_id!r} to resume")
-        return pod
+        return _found(pod, pod_id, "to resume")
 
     def terminate(self, pod_id: str) -> Flow[None]:
         from runpod_typed._generated.graphql.input_types import PodTerminateInput
@@ -140,6 +134,13 @@ class PodFlows:
                     f"pod {pod_id} was terminated while waiting for it to be {wanted}"
                 )
             yield Sleep(min(backoff.delay(), remaining(deadline, what)))
+
+
+def _found(pod: PodFields | None, pod_id: str, doing: str) -> PodFields:
+    """The pod RunPod answered with; None means it knows no such pod."""
+    if pod is None:
+        raise PodNotFound(f"no pod with id {pod_id!r} {doing}")
+    return pod
 
 
 def _pod_id(pod_id: str) -> str:

@@ -58,10 +58,16 @@ class EndpointRoutes:
         *,
         idempotent: bool = True,
         body: bytes | None = None,
-        params: dict[str, str] | None = None,
+        wait: float | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
     ) -> Flow[Any]:
+        """One request; `wait` (seconds) makes it a long-poll, with a timeout to match."""
+        params = None
+        if wait is not None:
+            ms = wait_ms(wait)
+            params = {"wait": str(ms)}
+            timeout = ms / 1000 + LONG_POLL_MARGIN_SECONDS
         api = ApiCall(
             method,
             f"{self.base}/{path}",
@@ -79,15 +85,8 @@ class EndpointRoutes:
         return JobStatus.from_json(raw)
 
     def run_sync(self, body: bytes, wait_seconds: float) -> Flow[JobStatus]:
-        wait = wait_ms(wait_seconds)
         raw = yield from self._call(
-            "POST",
-            "runsync",
-            "runsync",
-            body=body,
-            params={"wait": str(wait)},
-            idempotent=False,
-            timeout=wait / 1000 + LONG_POLL_MARGIN_SECONDS,
+            "POST", "runsync", "runsync", body=body, wait=wait_seconds, idempotent=False
         )
         return JobStatus.from_json(raw)
 
@@ -96,26 +95,17 @@ class EndpointRoutes:
         return JobStatus.from_json(raw, job_id=job_id)
 
     def status_sync(self, job_id: str, wait_seconds: float) -> Flow[JobStatus]:
-        wait = wait_ms(wait_seconds)
-        raw = yield from self._call(
-            "GET",
-            "status-sync",
-            f"status-sync/{check_id('job', job_id)}",
-            params={"wait": str(wait)},
-            timeout=wait / 1000 + LONG_POLL_MARGIN_SECONDS,
-        )
+        path = f"status-sync/{check_id('job', job_id)}"
+        raw = yield from self._call("GET", "status-sync", path, wait=wait_seconds)
         return JobStatus.from_json(raw, job_id=job_id)
 
     def stream(self, job_id: str, wait_seconds: float | None) -> Flow[StreamPage]:
-        params = None if wait_seconds is None else {"wait": str(wait_ms(wait_seconds))}
-        timeout = None if params is None else wait_ms(wait_seconds or 0) / 1000
         raw = yield from self._call(
             "GET",
             "stream",
             f"stream/{check_id('job', job_id)}",
             idempotent=False,  # each answer hands out chunks once: a resend could skip some
-            params=params,
-            timeout=None if timeout is None else timeout + LONG_POLL_MARGIN_SECONDS,
+            wait=wait_seconds,
         )
         return StreamPage.from_json(raw)
 
