@@ -352,11 +352,7 @@ class JobStore:
             endpoint.in_queue -= 1
         elif job.status == IN_PROGRESS:
             endpoint.in_progress -= 1
-        job.removed = True
-        if job.task is not None:
-            job.task.cancel()
-        if job.expiry is not None:
-            job.expiry.cancel()
+        _detach(job)
         self.jobs.pop(job.id, None)
         self._notify(job)
 
@@ -515,11 +511,7 @@ class JobStore:
             for worker in endpoint.workers:
                 worker.cancel()
         for job in list(self.jobs.values()):
-            job.removed = True
-            if job.task is not None:
-                job.task.cancel()
-            if job.expiry is not None:
-                job.expiry.cancel()
+            _detach(job)
             handlers._progress_sinks.pop(job.id, None)
             self._notify(job)
         self.jobs.clear()
@@ -533,3 +525,12 @@ class JobStore:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+
+def _detach(job: Job) -> None:
+    """Mark a job gone and stop what still runs for it (its handler, its expiry timer)."""
+    job.removed = True
+    if job.task is not None:
+        job.task.cancel()
+    if job.expiry is not None:
+        job.expiry.cancel()
