@@ -8,16 +8,17 @@ Closing a client releases the pool only if the client owns it.
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from runpod_typed._config import ApiKeyProvider, ApiKeySource, resolve_urls
 from runpod_typed._endpoint import AsyncEndpoint, Endpoint
-from runpod_typed._flow import run_async, run_sync
+from runpod_typed._flow import Flow, run_async, run_sync
 from runpod_typed._graphql import graphql_call, invalid_answer
 from runpod_typed._logging import debug_from_env, enable_debug
 from runpod_typed._polling import DEFAULT_POLLING, PollingOptions
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from runpod_typed._generated.graphql.async_client import AsyncRunpodGraphQLClient
     from runpod_typed._generated.graphql.client import RunpodGraphQLClient
     from runpod_typed._pods import AsyncPods, Pods
+
+T = TypeVar("T")
 
 #: Connection pool sized for fan-out: map() with concurrency 200 keeps 200 requests open.
 DEFAULT_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=256)
@@ -148,7 +151,7 @@ class Runpod(_ClientBase):
         from runpod_typed._generated.graphql.client import RunpodGraphQLClient
 
         return RunpodGraphQLClient(
-            send=lambda payload: run_sync(self._http, graphql_call(self._transport, payload)),
+            send=lambda payload: self._drive(graphql_call(self._transport, payload)),
             invalid=invalid_answer,
         )
 
@@ -157,14 +160,17 @@ class Runpod(_ClientBase):
         """Pod helpers: create, stop, resume, terminate, wait until running."""
         from runpod_typed._pods import Pods
 
-        return Pods(self.graphql, self.polling, lambda flow: run_sync(self._http, flow))
+        return Pods(self.graphql, self.polling, self._drive)
 
     @cached_property
     def account(self) -> Account:
         """Account helpers: GPU types and prices, the user, registry credentials."""
         from runpod_typed._account import Account
 
-        return Account(self.graphql, lambda flow: run_sync(self._http, flow))
+        return Account(self.graphql, self._drive)
+
+    def _drive(self, flow: Flow[T]) -> T:
+        return run_sync(self._http, flow)
 
     def close(self) -> None:
         """Release the connection pool (unless it belongs to a factory or the caller)."""
@@ -204,22 +210,25 @@ class AsyncRunpod(_ClientBase):
     def graphql(self) -> AsyncRunpodGraphQLClient:
         from runpod_typed._generated.graphql.async_client import AsyncRunpodGraphQLClient
 
-        async def send(payload: dict[str, Any]) -> dict[str, Any]:
-            return await run_async(self._http, graphql_call(self._transport, payload))
-
-        return AsyncRunpodGraphQLClient(send=send, invalid=invalid_answer)
+        return AsyncRunpodGraphQLClient(
+            send=lambda payload: self._drive(graphql_call(self._transport, payload)),
+            invalid=invalid_answer,
+        )
 
     @cached_property
     def pods(self) -> AsyncPods:
         from runpod_typed._pods import AsyncPods
 
-        return AsyncPods(self.graphql, self.polling, lambda flow: run_async(self._http, flow))
+        return AsyncPods(self.graphql, self.polling, self._drive)
 
     @cached_property
     def account(self) -> AsyncAccount:
         from runpod_typed._account import AsyncAccount
 
-        return AsyncAccount(self.graphql, lambda flow: run_async(self._http, flow))
+        return AsyncAccount(self.graphql, self._drive)
+
+    def _drive(self, flow: Flow[T]) -> Awaitable[T]:
+        return run_async(self._http, flow)
 
     async def close(self) -> None:
         if self._owns_http:
