@@ -27,6 +27,7 @@ import pytest
 
 from runpod_typed import (
     AsyncRunpod,
+    RateLimitError,
     ResponseFormatError,
     RetryPolicy,
     RunpodError,
@@ -153,9 +154,18 @@ async def test_fault_soak(
         type(exc).__name__
         for exc in submit_errors.values()
         if not (isinstance(exc, FATE_UNKNOWN) and says_fate_unknown(exc))
+        and not isinstance(exc, RateLimitError)
     )
     if unclear:
         problems.append(f"submission errors that do not say the job may exist: {dict(unclear)}")
+    # A 429 that outlasted the retries is a definite refusal: RunPod created nothing.
+    refused_but_created = [
+        i
+        for i, exc in submit_errors.items()
+        if isinstance(exc, RateLimitError) and created[fingerprint(inputs[i])] != 0
+    ]
+    if refused_but_created:
+        problems.append(f"{len(refused_but_created)} inputs refused with 429 were created anyway")
     if wait_errors:
         kinds = Counter(type(exc).__name__ for exc in wait_errors.values())
         first = next(iter(wait_errors.values()))
