@@ -1,6 +1,7 @@
-# runpod-typed: every target that needs Python tools depends on `setup`, which
-# builds .venv (the project, editable, with its extras) and .official-venv (the
-# official `runpod` package, a test and benchmark peer kept out of our venv).
+# runpod-typed: `make help` lists the targets. Targets that only need the project's
+# tools depend on `venv` (.venv: the project, editable, with its extras); those that
+# run the official `runpod` package beside ours (pytest's compat tests, the
+# benchmarks) also depend on `official-venv` (.official-venv, kept out of our venv).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,9 +9,16 @@ OFFICIAL_VENV := .official-venv
 OFFICIAL_RUNPOD := runpod==1.12.0
 URL ?= https://api.runpod.io/graphql
 
-.PHONY: setup test demo generate check-generated pull-schema schema-diff bench bench-quick lint typecheck pytest clean
+.PHONY: help setup venv official-venv test demo generate check-generated pull-schema schema-diff bench bench-quick lint typecheck pytest clean
 
-setup: $(VENV)/.stamp $(OFFICIAL_VENV)/.stamp
+setup: venv official-venv ## build both virtualenvs (.venv and .official-venv)
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z-]*:[^#]*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: $(VENV)/.stamp ## build .venv: the project (editable) with its dev, emulator and progress extras
+
+official-venv: $(OFFICIAL_VENV)/.stamp ## build .official-venv: the official runpod package (compat tests, benchmarks)
 
 $(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,38 +32,38 @@ $(OFFICIAL_VENV)/.stamp:
 	$(OFFICIAL_VENV)/bin/python -m pip install --quiet '$(OFFICIAL_RUNPOD)'
 	touch $@
 
-lint: setup
+lint: venv ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check runpod_typed codegen tests bench examples
 	$(VENV)/bin/ruff format --check runpod_typed codegen tests bench examples
 
-typecheck: setup
+typecheck: venv ## mypy --strict on the package, codegen and examples
 	$(VENV)/bin/mypy runpod_typed codegen examples
 
-generate: setup
+generate: venv ## regenerate generated/ from schema/ and codegen/ (never edit it by hand)
 	$(PY) -m codegen.generate --out generated
 
-check-generated: setup
+check-generated: venv ## fail if generated/ differs from a fresh generation
 	$(PY) -m codegen.generate --check generated
 
-pull-schema: setup
+pull-schema: venv ## introspect URL into schema/runpod.graphql (OPENAPI_URL= for REST v2)
 	$(PY) -m codegen.pull_schema --url '$(URL)' --out schema/runpod.graphql $(if $(OPENAPI_URL),--openapi-url '$(OPENAPI_URL)')
 
-schema-diff: setup
+schema-diff: venv ## breaking and dangerous schema changes (OLD=, NEW=, URL_GIVEN=1)
 	$(PY) -m codegen.schema_diff $(if $(OLD),--old '$(OLD)') $(if $(NEW),--new '$(NEW)') $(if $(URL_GIVEN),--url '$(URL)')
 
-pytest: setup
+pytest: venv official-venv ## the whole test suite (unit, integration, typing, examples, compat, reliability)
 	$(PY) -m pytest -q
 
-test: lint typecheck check-generated pytest bench-quick
+test: lint typecheck check-generated pytest bench-quick ## everything CI checks
 
-demo: setup
+demo: venv ## the main job against the embedded emulator (LIVE=1 for RunPod itself)
 	$(PY) -m runpod_typed.demo
 
-bench: setup
+bench: venv official-venv ## benchmarks against the official package; writes bench/results.md
 	$(PY) -m bench.run --out bench/results.md
 
-bench-quick: setup
+bench-quick: venv official-venv ## a short benchmark run (part of make test)
 	$(PY) -m bench.run --quick
 
-clean:
+clean: ## remove both virtualenvs and the tool caches
 	rm -rf $(VENV) $(OFFICIAL_VENV) .mypy_cache .ruff_cache .pytest_cache
