@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, overload
@@ -10,6 +9,7 @@ from typing import Any, Literal, TypeVar, overload
 import httpx
 from typing_extensions import Unpack
 
+from runpod_typed._deadline import Deadline, remaining
 from runpod_typed._errors import RunpodError
 from runpod_typed._fanout import FanOut, map_async, map_sync
 from runpod_typed._flow import ABORT_BUDGET_SECONDS, AbortFlow, Flow, run_async, run_sync
@@ -17,7 +17,7 @@ from runpod_typed._job import ABORT_RETRY, AsyncJob, Job
 from runpod_typed._kwargs import MapOptions, RunOptions, SubmitOptions
 from runpod_typed._options import Policy, S3Config, encode_job_request
 from runpod_typed._outputs import validate_output
-from runpod_typed._polling import PollingOptions, StatusWatcher, remaining, wait_until_final
+from runpod_typed._polling import PollingOptions, StatusWatcher, wait_until_final
 from runpod_typed._serverless import EndpointRoutes
 from runpod_typed._status import Health, JobStatus, PurgeResult
 from runpod_typed._transport import Transport
@@ -109,8 +109,8 @@ class EndpointFlows:
 
     def run_flow(
         self, job_input: Any, output_type: Any, options: RunOptions
-    ) -> tuple[Flow[Any], AbortFlow | None]:
-        """Submit and wait, and the clean-up if the caller gives up.
+    ) -> tuple[Flow[Any], AbortFlow | None, Deadline | None]:
+        """Submit and wait; the clean-up if the caller gives up; the deadline to hold.
 
         With remote cancellation on, /run then /status-sync: the job id is known
         from the first answer. Without it, /runsync: one request for a job that
@@ -118,7 +118,12 @@ class EndpointFlows:
         """
         submitted = _Submitted()
         abort = self.abort(submitted, options)
-        return self._run_to_result(job_input, output_type, options, submitted, abort is None), abort
+        polling = options.get("polling") or self.polling
+        deadline = polling.deadline(options.get("timeout"), f"a job on endpoint {self.id}")
+        flow = self._run_to_result(
+            job_input, output_type, options, submitted, abort is None, polling, deadline
+        )
+        return flow, abort, deadline
 
     def _run_to_result(
         self,
@@ -127,17 +132,19 @@ class EndpointFlows:
         options: RunOptions,
         submitted: _Submitted,
         one_request: bool,
+        polling: PollingOptions,
+        deadline: Deadline | None,
     ) -> Flow[Any]:
-        polling = options.get("polling") or self.polling
-        deadline = polling.deadline(options.get("timeout"), time.monotonic())
         watcher = StatusWatcher(options.get("on_status"))
         job = JobOptions.of(options)
         if one_request:
-            window = min(polling.long_poll_window, remaining(deadline, "the job"))
+            window = min(polling.long_poll_window, remaining(deadline))
             status = yield from self.routes.run_sync(job.body(job_input, "runsync"), window)
         else:
             status = yield from self.routes.run(job.body(job_input, "run"))
         submitted.id = status.id
+        if deadline is not None:
+            deadline.what, deadline.job_id = f"job {status.id}", status.id
         watcher.see(status)
         if not status.is_final:
             status = yield from wait_until_final(
@@ -191,8 +198,8 @@ class Endpoint(EndpointFlows):
         Giving up (timeout, Ctrl-C) cancels the remote job unless
         `cancel_on_exit=False`, which uses /runsync instead (see `run_flow`).
         """
-        flow, abort = self.run_flow(job_input, output_type, options)
-        return run_sync(self._http, flow, on_abort=abort)
+        flow, abort, deadline = self.run_flow(job_input, output_type, options)
+        return run_sync(self._http, flow, on_abort=abort, deadline=deadline)
 
     @overload
     def map(
@@ -280,8 +287,8 @@ class AsyncEndpoint(EndpointFlows):
         self, job_input: Any, *, output_type: Any = None, **options: Unpack[RunOptions]
     ) -> Any:
         """See `Endpoint.run_sync`; cancelling the task cancels the remote job."""
-        flow, abort = self.run_flow(job_input, output_type, options)
-        return await run_async(self._http, flow, on_abort=abort)
+        flow, abort, deadline = self.run_flow(job_input, output_type, options)
+        return await run_async(self._http, flow, on_abort=abort, deadline=deadline)
 
     @overload
     async def map(

@@ -8,10 +8,13 @@ under a blocking `httpx.Client` (`run_sync`, `iterate_sync`) and under an
 `httpx.AsyncClient` (`run_async`, `iterate_async`). The drivers are the only
 code that exists twice, and they are short.
 
-The drivers also own "giving up": when the caller abandons a wait
-(KeyboardInterrupt, task cancellation, an anyio cancel scope, the SDK's own
-wait timeout, leaving a stream early) they run the flow's `on_abort` flow --
-for a job, a bounded, shielded `/cancel` -- and then re-raise.
+The drivers also own the call's deadline (`_deadline.py`): every request and
+every sleep is bounded by the time left, so a call given `timeout=T` ends by T
+whatever the server does; past it they raise `WaitTimeout`. And they own
+"giving up": when the caller abandons a wait (KeyboardInterrupt, task
+cancellation, an anyio cancel scope, the deadline, leaving a stream early) they
+run the flow's `on_abort` flow -- for a job, a shielded `/cancel` under its own
+small deadline -- and then re-raise.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
+from runpod_typed._deadline import Deadline
 from runpod_typed._errors import RunpodError, WaitTimeout
 from runpod_typed._logging import logger
 
@@ -104,11 +108,21 @@ class AsyncDrive(Protocol):
 ABANDONMENTS: tuple[type[BaseException], ...] = (KeyboardInterrupt, GeneratorExit, WaitTimeout)
 
 
-def _request(client: httpx.Client | httpx.AsyncClient, effect: Send) -> httpx.Request:
-    """The httpx request for a Send (both client kinds build requests alike)."""
+def _request(
+    client: httpx.Client | httpx.AsyncClient, effect: Send, deadline: Deadline | None
+) -> httpx.Request:
+    """The httpx request for a Send, its timeouts cut to the time the deadline leaves."""
     timeout = (
         client.timeout if effect.timeout is None else httpx.Timeout(effect.timeout, connect=10.0)
     )
+    if deadline is not None:
+        left = deadline.remaining()
+        timeout = httpx.Timeout(
+            connect=_cut(timeout.connect, left),
+            read=_cut(timeout.read, left),
+            write=_cut(timeout.write, left),
+            pool=_cut(timeout.pool, left),
+        )
     return client.build_request(
         effect.method,
         effect.url,
@@ -119,15 +133,40 @@ def _request(client: httpx.Client | httpx.AsyncClient, effect: Send) -> httpx.Re
     )
 
 
+def _cut(seconds: float | None, left: float) -> float:
+    return left if seconds is None else min(seconds, left)
+
+
+def _sleep_for(effect: Sleep, deadline: Deadline | None) -> tuple[float, WaitTimeout | None]:
+    """How long to sleep, and the error to raise after it if the deadline passes first."""
+    if deadline is None:
+        return effect.seconds, None
+    left = deadline.remaining()
+    return (left, deadline.expired()) if effect.seconds >= left else (effect.seconds, None)
+
+
+def _timed_out(exc: BaseException, effect: Send, deadline: Deadline | None) -> WaitTimeout | None:
+    """The deadline's WaitTimeout if `exc` is a timeout the deadline caused."""
+    if deadline is not None and isinstance(exc, httpx.TimeoutException) and deadline.left() <= 0.05:
+        return deadline.expired(submitting=effect.finish)
+    return None
+
+
 # -- blocking driver ---------------------------------------------------------------------------
 
 
-def _step_sync(client: httpx.Client, effect: Effect) -> Any:
+def _step_sync(client: httpx.Client, effect: Effect, deadline: Deadline | None) -> Any:
     if isinstance(effect, Sleep):
-        time.sleep(effect.seconds)
+        seconds, expiry = _sleep_for(effect, deadline)
+        time.sleep(seconds)
+        if expiry is not None:
+            raise expiry
         return None
     if isinstance(effect, Send):
-        return client.send(_request(client, effect))
+        try:
+            return client.send(_request(client, effect, deadline))
+        except httpx.TimeoutException as exc:
+            raise _timed_out(exc, effect, deadline) or exc from None
     if isinstance(effect, Invoke):
         return effect.call()
     raise TypeError(f"run_sync cannot perform {effect!r}")
@@ -159,7 +198,9 @@ def _ctrl_c_deferred() -> Iterator[list[bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _advance_sync(client: httpx.Client, flow: Flow[T]) -> tuple[bool, Any]:
+def _advance_sync(
+    client: httpx.Client, flow: Flow[T], deadline: Deadline | None
+) -> tuple[bool, Any]:
     """Run `flow` to its next Emit (False, value) or to its end (True, result)."""
     value: Any = None
     error: BaseException | None = None
@@ -179,27 +220,34 @@ def _advance_sync(client: httpx.Client, flow: Flow[T]) -> tuple[bool, Any]:
         try:
             if isinstance(effect, Send) and effect.finish:
                 with _ctrl_c_deferred() as pressed:
-                    value = _step_sync(client, effect)
+                    value = _step_sync(client, effect, deadline)
                 interrupted = bool(pressed)
             else:
-                value = _step_sync(client, effect)
+                value = _step_sync(client, effect, deadline)
+        except WaitTimeout:
+            raise
         except (httpx.TransportError, RunpodError) as exc:
             error = exc
+
+
+def _abort_deadline() -> Deadline:
+    return Deadline.after(ABORT_BUDGET_SECONDS, "the remote clean-up")
 
 
 def _abort_sync(client: httpx.Client, on_abort: AbortFlow | None, reason: BaseException) -> None:
     if on_abort is None or not isinstance(reason, ABANDONMENTS):
         return
     try:
-        _advance_sync(client, on_abort())  # the abort flow bounds its own requests
+        _, outcome = _advance_sync(client, on_abort(), _abort_deadline())
     except Exception as exc:  # best effort: the caller's interruption matters more
         _clean_up_failed(reason, exc)
     else:
-        _cleaned_up(reason)
+        _cleaned_up(reason, outcome)
 
 
-def _cleaned_up(reason: BaseException) -> None:
-    if isinstance(reason, WaitTimeout):
+def _cleaned_up(reason: BaseException, outcome: Any) -> None:
+    """Record on a WaitTimeout that the clean-up acted (an abort flow returns None if it had nothing to do)."""
+    if isinstance(reason, WaitTimeout) and outcome is not None:
         reason.cancelled = True
 
 
@@ -207,10 +255,16 @@ def _clean_up_failed(reason: BaseException, exc: Exception) -> None:
     logger.warning("remote clean-up after %s failed: %s", type(reason).__name__, exc)
 
 
-def run_sync(client: httpx.Client, flow: Flow[T], *, on_abort: AbortFlow | None = None) -> T:
-    """Drive a flow to its result with blocking I/O."""
+def run_sync(
+    client: httpx.Client,
+    flow: Flow[T],
+    *,
+    on_abort: AbortFlow | None = None,
+    deadline: Deadline | None = None,
+) -> T:
+    """Drive a flow to its result with blocking I/O, within `deadline` if given."""
     try:
-        done, result = _advance_sync(client, flow)
+        done, result = _advance_sync(client, flow, deadline)
     except BaseException as exc:
         flow.close()
         _abort_sync(client, on_abort, exc)
@@ -221,12 +275,19 @@ def run_sync(client: httpx.Client, flow: Flow[T], *, on_abort: AbortFlow | None 
 
 
 def iterate_sync(
-    client: httpx.Client, flow: Flow[None], *, on_abort: AbortFlow | None = None
+    client: httpx.Client,
+    flow: Flow[None],
+    *,
+    on_abort: AbortFlow | None = None,
+    deadline: Deadline | None = None,
 ) -> Iterator[Any]:
-    """Drive a streaming flow, yielding each emitted value; leaving early runs `on_abort`."""
+    """Drive a streaming flow, yielding each emitted value; leaving early runs `on_abort`.
+
+    The deadline bounds the whole stream, including the time the consumer holds a chunk.
+    """
     try:
         while True:
-            done, value = _advance_sync(client, flow)
+            done, value = _advance_sync(client, flow, deadline)
             if done:
                 return
             yield value
@@ -239,23 +300,38 @@ def iterate_sync(
 # -- asyncio / anyio driver --------------------------------------------------------------------
 
 
-async def _step_async(client: httpx.AsyncClient, effect: Effect) -> Any:
-    if isinstance(effect, Sleep):
-        import anyio  # deferred: blocking-only programs never load the async stack
+async def _step_async(client: httpx.AsyncClient, effect: Effect, deadline: Deadline | None) -> Any:
+    import anyio  # deferred: blocking-only programs never load the async stack
 
-        await anyio.sleep(effect.seconds)
+    if isinstance(effect, Sleep):
+        seconds, expiry = _sleep_for(effect, deadline)
+        await anyio.sleep(seconds)
+        if expiry is not None:
+            raise expiry
         return None
     if isinstance(effect, Send):
-        return await client.send(_request(client, effect))
+        request = _request(client, effect, deadline)
+        if deadline is None:
+            return await client.send(request)
+        # A total bound on the request, however the server trickles its answer.
+        with anyio.move_on_after(deadline.remaining()):
+            try:
+                return await client.send(request)
+            except httpx.TimeoutException as exc:
+                raise _timed_out(exc, effect, deadline) or exc from None
+        raise deadline.expired(submitting=effect.finish)
     if isinstance(effect, Invoke):
         return await effect.call()
     raise TypeError(f"run_async cannot perform {effect!r}")
 
 
-async def _finish_send(client: httpx.AsyncClient, effect: Send) -> tuple[Any, BaseException | None]:
+async def _finish_send(
+    client: httpx.AsyncClient, effect: Send, deadline: Deadline | None
+) -> tuple[Any, BaseException | None]:
     """Send; if the caller cancels meanwhile, still wait (bounded) for the answer.
 
     Returns the response and the interruption to re-raise once the flow has seen it.
+    The call's own deadline is not a cancellation: past it, the request is dropped.
     """
     import asyncio
 
@@ -265,8 +341,8 @@ async def _finish_send(client: httpx.AsyncClient, effect: Send) -> tuple[Any, Ba
         asyncio.get_running_loop()
     except RuntimeError:  # trio: a shielded scope holds every cancellation back
         with anyio.CancelScope(shield=True):
-            return await _step_async(client, effect), None
-    task = asyncio.ensure_future(_step_async(client, effect))
+            return await _step_async(client, effect, deadline), None
+    task = asyncio.ensure_future(_step_async(client, effect, deadline))
     try:
         return await asyncio.shield(task), None
     except asyncio.CancelledError as interrupted:
@@ -279,7 +355,9 @@ async def _finish_send(client: httpx.AsyncClient, effect: Send) -> tuple[Any, Ba
         raise
 
 
-async def _advance_async(client: httpx.AsyncClient, flow: Flow[T]) -> tuple[bool, Any]:
+async def _advance_async(
+    client: httpx.AsyncClient, flow: Flow[T], deadline: Deadline | None
+) -> tuple[bool, Any]:
     value: Any = None
     error: BaseException | None = None
     interrupted: BaseException | None = None
@@ -297,9 +375,11 @@ async def _advance_async(client: httpx.AsyncClient, flow: Flow[T]) -> tuple[bool
             return False, effect.value
         try:
             if isinstance(effect, Send) and effect.finish:
-                value, interrupted = await _finish_send(client, effect)
+                value, interrupted = await _finish_send(client, effect, deadline)
             else:
-                value = await _step_async(client, effect)
+                value = await _step_async(client, effect, deadline)
+        except WaitTimeout:
+            raise
         except (httpx.TransportError, RunpodError) as exc:
             error = exc
 
@@ -316,20 +396,24 @@ async def _abort_async(
         return
     try:
         # Shielded: the caller's cancellation must not cancel the clean-up itself.
-        with anyio.CancelScope(shield=True), anyio.fail_after(ABORT_BUDGET_SECONDS):
-            await _advance_async(client, on_abort())
+        with anyio.CancelScope(shield=True):
+            _, outcome = await _advance_async(client, on_abort(), _abort_deadline())
     except Exception as exc:
         _clean_up_failed(reason, exc)
     else:
-        _cleaned_up(reason)
+        _cleaned_up(reason, outcome)
 
 
 async def run_async(
-    client: httpx.AsyncClient, flow: Flow[T], *, on_abort: AbortFlow | None = None
+    client: httpx.AsyncClient,
+    flow: Flow[T],
+    *,
+    on_abort: AbortFlow | None = None,
+    deadline: Deadline | None = None,
 ) -> T:
     """Drive a flow to its result with async I/O (asyncio or trio through anyio)."""
     try:
-        done, result = await _advance_async(client, flow)
+        done, result = await _advance_async(client, flow, deadline)
     except BaseException as exc:
         flow.close()
         await _abort_async(client, on_abort, exc)
@@ -340,12 +424,16 @@ async def run_async(
 
 
 async def iterate_async(
-    client: httpx.AsyncClient, flow: Flow[None], *, on_abort: AbortFlow | None = None
+    client: httpx.AsyncClient,
+    flow: Flow[None],
+    *,
+    on_abort: AbortFlow | None = None,
+    deadline: Deadline | None = None,
 ) -> AsyncIterator[Any]:
     """Async twin of `iterate_sync`."""
     try:
         while True:
-            done, value = await _advance_async(client, flow)
+            done, value = await _advance_async(client, flow, deadline)
             if done:
                 return
             yield value

@@ -6,13 +6,13 @@ blocking and awaitable faces of it (the same names, as in openai-python).
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Generic, TypeVar, overload
 
 import httpx
 from typing_extensions import Unpack
 
+from runpod_typed._deadline import Deadline
 from runpod_typed._flow import (
     ABORT_BUDGET_SECONDS,
     AbortFlow,
@@ -73,24 +73,34 @@ class JobFlows(Generic[T]):
         return lambda: self.routes.cancel(self.id, retry=ABORT_RETRY, timeout=ABORT_BUDGET_SECONDS)
 
     def _wait_args(
-        self, options: WaitOptions
-    ) -> tuple[PollingOptions, float | None, StatusWatcher]:
+        self, options: WaitOptions, what: str
+    ) -> tuple[PollingOptions, Deadline | None, StatusWatcher]:
         polling = options.get("polling") or self.polling
-        deadline = polling.deadline(options.get("timeout"), time.monotonic())
+        deadline = polling.deadline(options.get("timeout"), what, self.id)
         return polling, deadline, StatusWatcher(options.get("on_status"))
 
-    def output_flow(self, output_type: Any, options: WaitOptions) -> Flow[Any]:
-        polling, deadline, watcher = self._wait_args(options)
-        status = yield from wait_until_final(
-            self.routes, self.id, polling, deadline=deadline, watcher=watcher
-        )
-        status.raise_for_state(self.endpoint_id)
-        wanted = self.output_type if output_type is None else output_type
-        return validate_output(status.output, wanted, job_id=self.id)
+    def output_flow(
+        self, output_type: Any, options: WaitOptions
+    ) -> tuple[Flow[Any], Deadline | None]:
+        """The wait for the job's output, and the deadline its driver must hold."""
+        polling, deadline, watcher = self._wait_args(options, f"job {self.id}")
 
-    def stream_flow(self, chunk_type: Any, options: WaitOptions) -> Flow[None]:
-        polling, deadline, watcher = self._wait_args(options)
-        return stream_chunks(
+        def wait() -> Flow[Any]:
+            status = yield from wait_until_final(
+                self.routes, self.id, polling, deadline=deadline, watcher=watcher
+            )
+            status.raise_for_state(self.endpoint_id)
+            wanted = self.output_type if output_type is None else output_type
+            return validate_output(status.output, wanted, job_id=self.id)
+
+        return wait(), deadline
+
+    def stream_flow(
+        self, chunk_type: Any, options: WaitOptions
+    ) -> tuple[Flow[None], Deadline | None]:
+        """The job's stream, and the deadline its driver must hold."""
+        polling, deadline, watcher = self._wait_args(options, f"the stream of job {self.id}")
+        flow = stream_chunks(
             self.routes,
             self.id,
             polling,
@@ -98,6 +108,7 @@ class JobFlows(Generic[T]):
             deadline=deadline,
             watcher=watcher,
         )
+        return flow, deadline
 
 
 class Job(JobFlows[T]):
@@ -122,8 +133,8 @@ class Job(JobFlows[T]):
         WaitTimeout (a TimeoutError) when `timeout` seconds pass first. Giving up
         (timeout, Ctrl-C) cancels the remote job unless `cancel_on_exit=False`.
         """
-        flow = self.output_flow(output_type, options)
-        return run_sync(self._http, flow, on_abort=self.abort(options))
+        flow, deadline = self.output_flow(output_type, options)
+        return run_sync(self._http, flow, on_abort=self.abort(options), deadline=deadline)
 
     @overload
     def stream(self, chunk_type: None = None, **options: Unpack[WaitOptions]) -> Iterator[Any]: ...
@@ -131,8 +142,8 @@ class Job(JobFlows[T]):
     def stream(self, chunk_type: type[C], **options: Unpack[WaitOptions]) -> Iterator[C]: ...
     def stream(self, chunk_type: Any = None, **options: Unpack[WaitOptions]) -> Iterator[Any]:
         """Iterate over the job's stream chunks in order; breaking out early cancels the job."""
-        flow = self.stream_flow(chunk_type, options)
-        return iterate_sync(self._http, flow, on_abort=self.abort(options))
+        flow, deadline = self.stream_flow(chunk_type, options)
+        return iterate_sync(self._http, flow, on_abort=self.abort(options), deadline=deadline)
 
     def cancel(self) -> JobStatus:
         """Cancel the job on RunPod (frees the worker if it is running)."""
@@ -161,8 +172,8 @@ class AsyncJob(JobFlows[T]):
     async def output(self, output_type: type[U], **options: Unpack[WaitOptions]) -> U: ...
     async def output(self, output_type: Any = None, **options: Unpack[WaitOptions]) -> Any:
         """See `Job.output`; task cancellation also cancels the remote job."""
-        flow = self.output_flow(output_type, options)
-        return await run_async(self._http, flow, on_abort=self.abort(options))
+        flow, deadline = self.output_flow(output_type, options)
+        return await run_async(self._http, flow, on_abort=self.abort(options), deadline=deadline)
 
     @overload
     def stream(
@@ -172,8 +183,8 @@ class AsyncJob(JobFlows[T]):
     def stream(self, chunk_type: type[C], **options: Unpack[WaitOptions]) -> AsyncIterator[C]: ...
     def stream(self, chunk_type: Any = None, **options: Unpack[WaitOptions]) -> AsyncIterator[Any]:
         """`async for` over the chunks; leaving early cancels the job (see `Job.stream`)."""
-        flow = self.stream_flow(chunk_type, options)
-        return iterate_async(self._http, flow, on_abort=self.abort(options))
+        flow, deadline = self.stream_flow(chunk_type, options)
+        return iterate_async(self._http, flow, on_abort=self.abort(options), deadline=deadline)
 
     async def cancel(self) -> JobStatus:
         return await run_async(self._http, self.routes.cancel(self.id))

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from runpod_typed._deadline import Deadline, remaining
 from runpod_typed._errors import (
     ConfigurationError,
     NotFoundError,
@@ -24,7 +25,6 @@ from runpod_typed._errors import (
     RunpodError,
     ServerError,
     TransportError,
-    WaitTimeout,
 )
 from runpod_typed._flow import Flow, Sleep
 from runpod_typed._logging import logger
@@ -77,8 +77,10 @@ class PollingOptions:
                 f"({self.first_delay}); raise max_delay or lower first_delay"
             )
 
-    def deadline(self, timeout: float | None, now: float) -> float | None:
-        """The monotonic time to give up at; a call's `timeout` overrides the options'."""
+    def deadline(
+        self, timeout: float | None, what: str, job_id: str | None = None
+    ) -> Deadline | None:
+        """When to give up, from now; a call's `timeout` overrides the options'."""
         limit = self.timeout if timeout is None else timeout
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, (int, float)) or math.isnan(limit)
@@ -86,7 +88,9 @@ class PollingOptions:
             raise ConfigurationError(f"timeout must be a number of seconds, got {limit!r}")
         if limit is not None and limit < 0:
             raise ConfigurationError(f"timeout must be >= 0 seconds (0 = forever), got {limit}")
-        return None if not limit or math.isinf(limit) else now + limit
+        if not limit or math.isinf(limit):
+            return None
+        return Deadline.after(limit, what, job_id)
 
 
 DEFAULT_POLLING = PollingOptions()
@@ -111,18 +115,6 @@ class Backoff:
         value = self._next * (1 + self._rng.uniform(-jitter, jitter))
         self._next = min(self.options.max_delay, self._next * self.options.backoff)
         return value
-
-
-def remaining(deadline: float | None, what: str, job_id: str | None = None) -> float:
-    """Seconds left before `deadline` (inf without one); WaitTimeout once it has passed."""
-    if deadline is None:
-        return math.inf
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise WaitTimeout(
-            f"gave up waiting for {what}: the client-side timeout passed", job_id=job_id
-        )
-    return left
 
 
 class StatusWatcher:
@@ -197,16 +189,23 @@ def wait_until_final(
     job_id: str,
     options: PollingOptions,
     *,
-    deadline: float | None,
+    deadline: Deadline | None,
     watcher: StatusWatcher,
 ) -> Flow[JobStatus]:
-    """Long-poll /status-sync until the job is final; poll /status if the server can't."""
+    """Long-poll /status-sync until the job is final; poll /status if the server can't.
+
+    With an `on_status` hook the job is looked at every `progress_interval`: by a
+    long-poll of that length when the interval is one second or more (RunPod's
+    shortest wait), else by /status at that pace; either way a final state is
+    seen at once or within the interval.
+    """
     backoff = Backoff(options)
     failures = ReadFailures()
     what = f"job {job_id}"
+    watching = watcher.on_status is not None
     while True:
-        left = remaining(deadline, what, job_id)
-        window = options.progress_interval if watcher.on_status else options.long_poll_window
+        left = remaining(deadline)
+        window = options.progress_interval if watching else options.long_poll_window
         asked = min(window, left) if routes.transport.long_poll else 0.0
         started = time.monotonic()
         try:
@@ -214,13 +213,16 @@ def wait_until_final(
         except RunpodError as exc:
             if not failures.tolerate(exc, what):
                 raise
-            yield Sleep(min(backoff.delay(), remaining(deadline, what, job_id)))
+            yield Sleep(min(backoff.delay(), remaining(deadline)))
             continue
         failures.reset()
         watcher.see(status)
         if status.is_final:
             return status
-        if time.monotonic() - started >= asked / 2 > 0:
+        held = time.monotonic() - started
+        if asked * 1000 >= MIN_WAIT_MS and held >= asked / 2:
             backoff.reset()  # a long-poll that held: ask again at once
             continue
-        yield Sleep(min(backoff.delay(), remaining(deadline, what, job_id)))
+        # With a hook the caller chose the pace: keep it, without back-off.
+        pause = max(0.0, options.progress_interval - held) if watching else backoff.delay()
+        yield Sleep(min(pause, remaining(deadline)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from runpod_typed._deadline import Deadline, remaining
 from runpod_typed._errors import StreamInterrupted
 from runpod_typed._flow import Emit, Flow, Sleep
 from runpod_typed._logging import logger
@@ -14,7 +15,6 @@ from runpod_typed._polling import (
     PollingOptions,
     ReadFailures,
     StatusWatcher,
-    remaining,
     wait_until_final,
 )
 from runpod_typed._serverless import MIN_WAIT_MS, EndpointRoutes
@@ -27,7 +27,7 @@ def stream_chunks(
     options: PollingOptions,
     *,
     chunk_type: Any,
-    deadline: float | None,
+    deadline: Deadline | None,
     watcher: StatusWatcher,
 ) -> Flow[None]:
     """Emit every chunk once, in order; raise the job's error after the chunks it produced.
@@ -42,7 +42,7 @@ def stream_chunks(
     what = f"the stream of job {job_id}"
     delivered = 0
     while True:
-        left = remaining(deadline, what, job_id)
+        left = remaining(deadline)
         asked = min(options.long_poll_window, left)
         wait = asked if routes.transport.long_poll and asked * 1000 >= MIN_WAIT_MS else None
         started = time.monotonic()
@@ -64,7 +64,7 @@ def stream_chunks(
         if page.chunks or (wait is not None and time.monotonic() - started >= wait / 2):
             backoff.reset()
             continue
-        yield Sleep(min(backoff.delay(), remaining(deadline, what, job_id)))
+        yield Sleep(min(backoff.delay(), remaining(deadline)))
 
 
 def _recover(
@@ -73,7 +73,7 @@ def _recover(
     options: PollingOptions,
     delivered: int,
     chunk_type: Any,
-    deadline: float | None,
+    deadline: Deadline | None,
     watcher: StatusWatcher,
 ) -> Flow[None]:
     """Deliver the chunks after the first `delivered` from the job's final output.
