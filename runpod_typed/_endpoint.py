@@ -207,7 +207,7 @@ class Endpoint(EndpointFlows):
         inputs: Iterable[Any],
         *,
         output_type: None = None,
-        return_exceptions: Literal[False] = False,
+        return_exceptions: bool = False,
         **options: Unpack[MapOptions],
     ) -> list[Any]: ...
     @overload
@@ -228,6 +228,15 @@ class Endpoint(EndpointFlows):
         return_exceptions: Literal[True],
         **options: Unpack[MapOptions],
     ) -> list[T | RunpodError]: ...
+    @overload
+    def map(
+        self,
+        inputs: Iterable[Any],
+        *,
+        output_type: type[T],
+        return_exceptions: bool,
+        **options: Unpack[MapOptions],
+    ) -> list[T] | list[T | RunpodError]: ...
     def map(
         self,
         inputs: Iterable[Any],
@@ -296,7 +305,7 @@ class AsyncEndpoint(EndpointFlows):
         inputs: Iterable[Any],
         *,
         output_type: None = None,
-        return_exceptions: Literal[False] = False,
+        return_exceptions: bool = False,
         **options: Unpack[MapOptions],
     ) -> list[Any]: ...
     @overload
@@ -317,6 +326,15 @@ class AsyncEndpoint(EndpointFlows):
         return_exceptions: Literal[True],
         **options: Unpack[MapOptions],
     ) -> list[T | RunpodError]: ...
+    @overload
+    async def map(
+        self,
+        inputs: Iterable[Any],
+        *,
+        output_type: type[T],
+        return_exceptions: bool,
+        **options: Unpack[MapOptions],
+    ) -> list[T] | list[T | RunpodError]: ...
     async def map(
         self,
         inputs: Iterable[Any],

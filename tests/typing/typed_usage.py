@@ -30,6 +30,14 @@ def sync_usage(rp: Runpod) -> None:
     assert_type(
         ep.map([{"p": 1}], output_type=Image, return_exceptions=True), list[Image | RunpodError]
     )
+    # A flag known only at run time, and no output_type at all, type-check too.
+    flag = bool(len(rp.__class__.__name__) % 2)
+    assert_type(ep.map([{"p": 1}]), list[Any])
+    assert_type(ep.map([{"p": 1}], return_exceptions=flag), list[Any])
+    assert_type(
+        ep.map([{"p": 1}], output_type=Image, return_exceptions=flag),
+        list[Image] | list[Image | RunpodError],
+    )
 
 
 async def async_usage(rp: AsyncRunpod) -> None:
@@ -40,3 +48,4 @@ async def async_usage(rp: AsyncRunpod) -> None:
     assert_type(await job.output(), Image)
     assert_type(job.stream(str), AsyncIterator[str])
     assert_type(await ep.map([{"p": 1}], output_type=int), list[int])
+    assert_type(await ep.map([{"p": 1}], return_exceptions=True), list[Any])
