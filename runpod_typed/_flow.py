@@ -29,6 +29,7 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
+from runpod_typed._bounded_io import request_ends_at
 from runpod_typed._deadline import Deadline
 from runpod_typed._errors import RunpodError, WaitTimeout
 from runpod_typed._logging import logger
@@ -109,19 +110,18 @@ ABANDONMENTS: tuple[type[BaseException], ...] = (KeyboardInterrupt, GeneratorExi
 
 
 def _request(
-    client: httpx.Client | httpx.AsyncClient, effect: Send, deadline: Deadline | None
+    client: httpx.Client | httpx.AsyncClient, effect: Send, budget: float | None
 ) -> httpx.Request:
-    """The httpx request for a Send, its timeouts cut to the time the deadline leaves."""
+    """The httpx request for a Send, its timeouts cut to the request's total `budget`."""
     timeout = (
         client.timeout if effect.timeout is None else httpx.Timeout(effect.timeout, connect=10.0)
     )
-    if deadline is not None:
-        left = deadline.remaining()
+    if budget is not None:
         timeout = httpx.Timeout(
-            connect=_cut(timeout.connect, left),
-            read=_cut(timeout.read, left),
-            write=_cut(timeout.write, left),
-            pool=_cut(timeout.pool, left),
+            connect=_cut(timeout.connect, budget),
+            read=_cut(timeout.read, budget),
+            write=_cut(timeout.write, budget),
+            pool=_cut(timeout.pool, budget),
         )
     return client.build_request(
         effect.method,
@@ -133,8 +133,19 @@ def _request(
     )
 
 
-def _cut(seconds: float | None, left: float) -> float:
-    return left if seconds is None else min(seconds, left)
+def _budget(
+    client: httpx.Client | httpx.AsyncClient, effect: Send, deadline: Deadline | None
+) -> tuple[float | None, bool]:
+    """Seconds the whole request may take (not per read), and whether the deadline set them."""
+    own = client.timeout.read if effect.timeout is None else effect.timeout
+    if deadline is None:
+        return own, False
+    left = deadline.remaining()
+    return (left, True) if own is None or left <= own else (own, False)
+
+
+def _cut(seconds: float | None, budget: float) -> float:
+    return budget if seconds is None else min(seconds, budget)
 
 
 def _sleep_for(effect: Sleep, deadline: Deadline | None) -> tuple[float, WaitTimeout | None]:
@@ -145,11 +156,18 @@ def _sleep_for(effect: Sleep, deadline: Deadline | None) -> tuple[float, WaitTim
     return (left, deadline.expired()) if effect.seconds >= left else (effect.seconds, None)
 
 
-def _timed_out(exc: BaseException, effect: Send, deadline: Deadline | None) -> WaitTimeout | None:
-    """The deadline's WaitTimeout if `exc` is a timeout the deadline caused."""
-    if deadline is not None and isinstance(exc, httpx.TimeoutException) and deadline.left() <= 0.05:
+def _ran_out(ends_at: float) -> bool:
+    """Whether a request's timeout came from its total budget (else one operation's own
+    timeout, with time left, which the flow may retry)."""
+    return time.monotonic() >= ends_at - 0.05
+
+
+def _over_budget(effect: Send, deadline: Deadline | None, by_deadline: bool) -> Exception:
+    """What a request that ran out of time raises: the deadline's WaitTimeout, if it set
+    the budget, else a transport timeout the flow may retry."""
+    if by_deadline and deadline is not None:
         return deadline.expired(submitting=effect.finish)
-    return None
+    return httpx.ReadTimeout("the request took longer than its total timeout")
 
 
 # -- blocking driver ---------------------------------------------------------------------------
@@ -163,10 +181,15 @@ def _step_sync(client: httpx.Client, effect: Effect, deadline: Deadline | None) 
             raise expiry
         return None
     if isinstance(effect, Send):
+        budget, by_deadline = _budget(client, effect, deadline)
+        ends_at = None if budget is None else time.monotonic() + budget
         try:
-            return client.send(_request(client, effect, deadline))
-        except httpx.TimeoutException as exc:
-            raise _timed_out(exc, effect, deadline) or exc from None
+            with request_ends_at(ends_at):
+                return client.send(_request(client, effect, budget))
+        except httpx.TimeoutException:
+            if ends_at is None or not _ran_out(ends_at):
+                raise
+            raise _over_budget(effect, deadline, by_deadline) from None
     if isinstance(effect, Invoke):
         return effect.call()
     raise TypeError(f"run_sync cannot perform {effect!r}")
@@ -310,16 +333,19 @@ async def _step_async(client: httpx.AsyncClient, effect: Effect, deadline: Deadl
             raise expiry
         return None
     if isinstance(effect, Send):
-        request = _request(client, effect, deadline)
-        if deadline is None:
+        budget, by_deadline = _budget(client, effect, deadline)
+        request = _request(client, effect, budget)
+        if budget is None:
             return await client.send(request)
         # A total bound on the request, however the server trickles its answer.
-        with anyio.move_on_after(deadline.remaining()):
+        ends_at = time.monotonic() + budget
+        with anyio.move_on_after(budget):
             try:
                 return await client.send(request)
-            except httpx.TimeoutException as exc:
-                raise _timed_out(exc, effect, deadline) or exc from None
-        raise deadline.expired(submitting=effect.finish)
+            except httpx.TimeoutException:
+                if not _ran_out(ends_at):
+                    raise
+        raise _over_budget(effect, deadline, by_deadline)
     if isinstance(effect, Invoke):
         return await effect.call()
     raise TypeError(f"run_async cannot perform {effect!r}")
