@@ -13,8 +13,9 @@ from runpod_typed._deadline import Deadline, remaining
 from runpod_typed._errors import RunpodError
 from runpod_typed._fanout import FanOut, map_async, map_sync
 from runpod_typed._flow import ABORT_BUDGET_SECONDS, AbortFlow, Flow, run_async, run_sync
-from runpod_typed._job import ABORT_RETRY, AsyncJob, Job
+from runpod_typed._job import ABORT_RETRY, AsyncJob, Job, Submitted
 from runpod_typed._kwargs import MapOptions, RunOptions, SubmitOptions
+from runpod_typed._logging import logger
 from runpod_typed._options import Policy, S3Config, encode_job_request
 from runpod_typed._outputs import validate_output
 from runpod_typed._polling import PollingOptions, StatusWatcher, wait_until_final
@@ -23,13 +24,6 @@ from runpod_typed._status import Health, JobStatus, PurgeResult
 from runpod_typed._transport import Transport
 
 T = TypeVar("T")
-
-
-@dataclass
-class _Submitted:
-    """The id of a job once RunPod has given it, so an abort can cancel it."""
-
-    id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +72,7 @@ class EndpointFlows:
             "cancel_on_exit": self.cancel_on_exit if cancel_on_exit is None else cancel_on_exit,
         }
 
-    def abort(self, submitted: _Submitted, options: SubmitOptions) -> AbortFlow | None:
+    def abort(self, submitted: Submitted, options: SubmitOptions) -> AbortFlow | None:
         cancel_on_exit = options.get("cancel_on_exit")
         if not (self.cancel_on_exit if cancel_on_exit is None else cancel_on_exit):
             return None
@@ -98,7 +92,7 @@ class EndpointFlows:
         self, job_input: Any, options: SubmitOptions
     ) -> tuple[Flow[JobStatus], AbortFlow | None]:
         """POST /run, and the clean-up that cancels the job if the caller gives up meanwhile."""
-        submitted = _Submitted()
+        submitted = Submitted()
 
         def submit() -> Flow[JobStatus]:
             status = yield from self.routes.run(JobOptions.of(options).body(job_input, "run"))
@@ -108,7 +102,11 @@ class EndpointFlows:
         return submit(), self.abort(submitted, options)
 
     def run_flow(
-        self, job_input: Any, output_type: Any, options: RunOptions
+        self,
+        job_input: Any,
+        output_type: Any,
+        options: RunOptions,
+        submitted: Submitted | None = None,
     ) -> tuple[Flow[Any], AbortFlow | None, Deadline | None]:
         """Submit and wait; the clean-up if the caller gives up; the deadline to hold.
 
@@ -116,7 +114,7 @@ class EndpointFlows:
         from the first answer. Without it, /runsync: one request for a job that
         finishes within the long-poll window, but no id until it answers.
         """
-        submitted = _Submitted()
+        submitted = submitted or Submitted()
         abort = self.abort(submitted, options)
         polling = options.get("polling") or self.polling
         deadline = polling.deadline(options.get("timeout"), f"a job on endpoint {self.id}")
@@ -130,7 +128,7 @@ class EndpointFlows:
         job_input: Any,
         output_type: Any,
         options: RunOptions,
-        submitted: _Submitted,
+        submitted: Submitted,
         one_request: bool,
         polling: PollingOptions,
         deadline: Deadline | None,
@@ -245,10 +243,33 @@ class Endpoint(EndpointFlows):
         return_exceptions: bool = False,
         **options: Unpack[MapOptions],
     ) -> list[Any]:
-        """Run one job per input, `concurrency` at a time (threads); results in input order."""
+        """Run one job per input, `concurrency` at a time (threads); results in input order.
+
+        On the first failure (unless `return_exceptions`) or Ctrl-C, no further job
+        starts, the jobs still running are cancelled on RunPod, and it is raised.
+        """
         plan = FanOut.of(inputs, return_exceptions, options)
         run = plan.item_options
-        return map_sync(lambda item: self.run_sync(item, output_type=output_type, **run), plan)
+
+        def one(item: Any, submitted: Submitted) -> Any:
+            flow, abort, deadline = self.run_flow(item, output_type, run, submitted)
+            return run_sync(self._http, flow, on_abort=abort, deadline=deadline)
+
+        cancels = (
+            self.cancel_on_exit if run.get("cancel_on_exit") is None else run.get("cancel_on_exit")
+        )
+        return map_sync(one, plan, self._cancel_all if cancels else None)
+
+    def _cancel_all(self, job_ids: Iterable[str]) -> None:
+        """Cancel jobs a map abandons (best effort: each within the clean-up budget)."""
+        for job_id in job_ids:
+            flow = self.routes.cancel(job_id, retry=ABORT_RETRY)
+            try:
+                run_sync(
+                    self._http, flow, deadline=Deadline.after(ABORT_BUDGET_SECONDS, "a cancel")
+                )
+            except RunpodError as exc:
+                logger.warning("cancelling job %s after map() stopped failed: %s", job_id, exc)
 
     def health(self) -> Health:
         return run_sync(self._http, self.routes.health())

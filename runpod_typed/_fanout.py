@@ -8,11 +8,14 @@ one) pulls items from one shared cursor, so 10,000 inputs cost N workers, not
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runpod_typed._errors import InvalidRequestError, RunpodError
+from runpod_typed._flow import ABORT_BUDGET_SECONDS
+from runpod_typed._job import Submitted
 
 if TYPE_CHECKING:
     import anyio
@@ -121,18 +124,32 @@ class _Cursor:
                 self.failure = exc
 
 
-def map_sync(run: Callable[[Any], Any], plan: FanOut) -> list[Any]:
+def map_sync(
+    run: Callable[[Any, Submitted], Any],
+    plan: FanOut,
+    cancel: Callable[[Iterable[str]], None] | None,
+) -> list[Any]:
+    """Threads pull items; `run(item, submitted)` runs one and records its job id.
+
+    On the first failure (unless kept as a result) or when the calling thread is
+    interrupted (Ctrl-C), no further item starts and `cancel` is given the ids of
+    the jobs still running, again as late submissions name theirs, until the
+    workers are done or the clean-up budget is spent; then the failure is raised.
+    """
     from concurrent.futures import ThreadPoolExecutor  # deferred: only map() needs threads
 
     results: list[Any] = [None] * len(plan.items)
     cursor = _Cursor(plan.items)
     progress = plan.progress()
+    running: dict[int, Submitted] = {}
+    idle = threading.Semaphore(0)  # released once per worker that has stopped
 
-    def worker() -> None:
+    def work() -> None:
         while (taken := cursor.take()) is not None:
             index, item = taken
+            running[index] = submitted = Submitted()
             try:
-                results[index] = run(item)
+                results[index] = run(item, submitted)
             except RunpodError as exc:
                 if not plan.return_exceptions:
                     cursor.fail(exc)
@@ -141,17 +158,58 @@ def map_sync(run: Callable[[Any], Any], plan: FanOut) -> list[Any]:
             except BaseException as exc:
                 cursor.fail(exc)
                 return
+            finally:
+                running.pop(index, None)
             progress.advance()
 
+    def worker() -> None:
+        try:
+            work()
+        finally:
+            idle.release()
+
+    pool = ThreadPoolExecutor(max_workers=plan.concurrency)
+    stopped = 0
     try:
-        with ThreadPoolExecutor(max_workers=plan.concurrency) as pool:
-            for _ in range(plan.concurrency):
-                pool.submit(worker)
+        for _ in range(plan.concurrency):
+            pool.submit(worker)
+        while stopped < plan.concurrency and cursor.failure is None:
+            idle.acquire()  # interruptible: Ctrl-C lands here
+            stopped += 1
+        if cursor.failure is not None:
+            _stop(cursor, running, cancel, idle, plan.concurrency - stopped, cursor.failure)
+    except BaseException as interrupted:
+        _stop(cursor, running, cancel, idle, plan.concurrency - stopped, interrupted)
+        raise
     finally:
+        pool.shutdown(wait=False, cancel_futures=True)
         progress.close()
     if cursor.failure is not None:
         raise cursor.failure
     return results
+
+
+def _stop(
+    cursor: _Cursor,
+    running: dict[int, Submitted],
+    cancel: Callable[[Iterable[str]], None] | None,
+    idle: threading.Semaphore,
+    busy: int,
+    reason: BaseException,
+) -> None:
+    """Start nothing more; cancel running jobs (bounded) while the busy workers wind down."""
+    cursor.fail(reason)
+    if cancel is None:
+        return
+    cancelled: set[str] = set()
+    give_up = time.monotonic() + ABORT_BUDGET_SECONDS
+    while busy > 0 and time.monotonic() < give_up:
+        named = {s.id for s in list(running.values()) if s.id is not None} - cancelled
+        if named:
+            cancel(named)
+            cancelled |= named
+        if idle.acquire(timeout=0.05):
+            busy -= 1
 
 
 async def map_async(run: Callable[[Any], Awaitable[Any]], plan: FanOut) -> list[Any]:

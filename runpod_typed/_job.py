@@ -7,6 +7,7 @@ blocking and awaitable faces of it (the same names, as in openai-python).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 import httpx
@@ -38,6 +39,13 @@ C = TypeVar("C")
 ABORT_RETRY = RetryPolicy(
     max_attempts=3, initial_delay=0.1, max_delay=0.5, deadline=ABORT_BUDGET_SECONDS
 )
+
+
+@dataclass
+class Submitted:
+    """The id of a job once RunPod has given it, so an abort (or a failing map) can cancel it."""
+
+    id: str | None = None
 
 
 class JobFlows(Generic[T]):
