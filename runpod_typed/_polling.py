@@ -169,8 +169,8 @@ class ReadFailures:
 def read_status(routes: EndpointRoutes, job_id: str, wait: float) -> Flow[JobStatus]:
     """Long-poll /status-sync for `wait` seconds, or read /status (wait 0, or no long-poll).
 
-    A server without /status-sync is noticed once per client; the read then falls
-    back to /status.
+    A server without /status-sync is believed for a while (`Transport.long_poll_missing`);
+    reads meanwhile go to /status.
     """
     transport = routes.transport
     if transport.long_poll and wait * 1000 >= MIN_WAIT_MS:
@@ -179,7 +179,7 @@ def read_status(routes: EndpointRoutes, job_id: str, wait: float) -> Flow[JobSta
         except NotFoundError as exc:
             if not is_missing_route(exc):
                 raise
-            transport.long_poll = False
+            transport.long_poll_missing()
             logger.info("server has no /status-sync; falling back to polling /status")
     return (yield from routes.status(job_id))
 

@@ -28,6 +28,7 @@ from runpod_typed._errors import (
     TransportError,
 )
 from runpod_typed._flow import Flow, Send, Sleep
+from runpod_typed._generated.serverless.routes import ROUTES
 from runpod_typed._logging import logger, redact
 from runpod_typed._ratelimit import RateLimiter
 from runpod_typed._retry import Outcome, OutcomeKind, RetryPolicy, RetryState, parse_retry_after
@@ -37,6 +38,8 @@ USER_AGENT = f"runpod-typed/{__version__}"
 
 #: Extra seconds a long-poll request may take beyond the wait the server was asked for.
 LONG_POLL_MARGIN_SECONDS = 15.0
+#: How long a client polls after the server said it cannot long-poll, before asking again.
+LONG_POLL_REPROBE_SECONDS = 300.0
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -47,7 +50,7 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 }
 
 #: The routes that create a job: an answer lost on them leaves the job's fate unknown.
-SUBMISSIONS = frozenset({"run", "runsync"})
+SUBMISSIONS = frozenset(name for name, route in ROUTES.items() if route.submission)
 #: Said of a submission whose outcome the SDK cannot know.
 FATE_UNKNOWN = (
     "RunPod may have created the job anyway (its id is unknown); resending could start a "
@@ -86,8 +89,19 @@ class Transport:
     retry: RetryPolicy
     limiter: RateLimiter
     timeout: float = 30.0
-    #: Cleared, once per client, when the server shows it has no long-poll routes.
-    long_poll: bool = field(default=True)
+    #: Until when (monotonic) to poll instead of long-polling: a server without the
+    #: long-poll routes is believed for a while, then asked again (a 404 from a proxy
+    #: in a bad minute must not turn long-polling off for the client's whole life).
+    no_long_poll_until: float = field(default=0.0)
+
+    @property
+    def long_poll(self) -> bool:
+        """Whether to long-poll now."""
+        return time.monotonic() >= self.no_long_poll_until
+
+    def long_poll_missing(self) -> None:
+        """The server answered that it has no long-poll route: poll for a while."""
+        self.no_long_poll_until = time.monotonic() + LONG_POLL_REPROBE_SECONDS
 
     def headers(self, has_body: bool) -> dict[str, str]:
         headers = {

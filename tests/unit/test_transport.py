@@ -271,3 +271,26 @@ def test_ctrl_c_during_run_waits_for_the_id_then_cancels_the_job() -> None:
         rp.endpoint("ep").run({"x": 1})
     assert seen == ["/v2/ep/run", "/v2/ep/cancel/j1"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_server_without_long_poll_is_asked_again_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One plain-text 404 from /status-sync switches to /status for a while, not for ever."""
+    from runpod_typed import _transport
+
+    now = [1000.0]
+    monkeypatch.setattr(_transport.time, "monotonic", lambda: now[0])
+    paths: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path.rsplit("/", 2)[-2])
+        if "status-sync" in request.url.path:
+            return httpx.Response(404, text="404 page not found")
+        return httpx.Response(200, json=job_json())
+
+    with client(handler) as rp:
+        job = rp.endpoint("ep").job("j1")
+        assert job.output() == "ok"
+        assert job.output() == "ok"  # still believed: straight to /status
+        now[0] += _transport.LONG_POLL_REPROBE_SECONDS
+        assert job.output() == "ok"  # asked again
+    assert paths == ["status-sync", "status", "status", "status-sync", "status"]
