@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from codegen import serverless
 from codegen.postprocess import postprocess_source
 
 if sys.version_info >= (3, 11):
@@ -138,6 +139,7 @@ def _openapi_command(stage: Path) -> list[str]:
     return [
         *(sys.executable, "-m", "openapi_python_client", "generate"),
         *("--path", str(OPENAPI), "--meta", "none", "--config", str(OPENAPI_CONFIG)),
+        *serverless.openapi_options(),
         *("--output-path", str(stage / SERVERLESS_PACKAGE)),
     ]
 
@@ -235,6 +237,7 @@ def _format(root: Path) -> None:
 
 def build() -> Tree:
     """Run the whole pipeline in a scratch directory and return the generated tree."""
+    route_table = serverless.route_module(OPENAPI)  # first: a contract error fails fast
     with tempfile.TemporaryDirectory(prefix="runpod-typed-codegen-") as scratch:
         stage = Path(scratch)
         _run_generators(stage)
@@ -247,7 +250,7 @@ def build() -> Tree:
         }
         packages = {
             GRAPHQL_PACKAGE: _merge_graphql(stage),
-            SERVERLESS_PACKAGE: _read_tree(stage / SERVERLESS_PACKAGE),
+            SERVERLESS_PACKAGE: serverless.models(_read_tree(stage / SERVERLESS_PACKAGE)),
         }
         for package, files in packages.items():
             for name, content in files.items():
@@ -256,6 +259,7 @@ def build() -> Tree:
                     text = headers[package] + postprocess_source(text)
                 (out / package / name).parent.mkdir(parents=True, exist_ok=True)
                 (out / package / name).write_text(text, encoding="utf-8")
+        (out / SERVERLESS_PACKAGE / serverless.ROUTES_FILE).write_text(route_table, encoding="utf-8")
         _format(out)
         tree = _read_tree(out)
         tree["__init__.py"] = PACKAGE_INIT.encode()
@@ -306,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.check is not None:
             return check(args.check)
         _write_tree(build(), args.out)
-    except GenerationError as exc:
+    except (GenerationError, serverless.ContractError) as exc:
         print(f"codegen: {exc}", file=sys.stderr)
         return 2
     print(f"generated {args.out}")

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
 from runpod_typed._errors import InvalidRequestError, PayloadTooLargeError
 from runpod_typed._generated.serverless.models import JobPolicy, RunRequest
 from runpod_typed._generated.serverless.models import S3Config as WireS3Config
+from runpod_typed._generated.serverless.routes import ROUTES
 
 MB = 1024 * 1024
-#: RunPod's payload limits per route (bytes of the JSON request body).
-PAYLOAD_LIMITS = {"run": 10 * MB, "runsync": 20 * MB}
+#: RunPod's payload limits per route (bytes of the JSON request body), from the route table.
+PAYLOAD_LIMITS: Mapping[str, int] = MappingProxyType(
+    {name: route.payload_limit for name, route in ROUTES.items() if route.payload_limit}
+)
 
 _MAX_POLICY_SECONDS = 7 * 24 * 3600  # RunPod caps executionTimeout and ttl at a week
 

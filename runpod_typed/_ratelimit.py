@@ -2,7 +2,7 @@
 
 Staying under the limits locally is cheaper than meeting them as 429s: a burst
 of `map()` calls waits its turn here instead of spending retries. The limiter
-is a token bucket per (endpoint id, route) that callers *reserve* from: each
+is a token bucket per (endpoint id, budget) that callers *reserve* from: each
 call takes the next free slot, possibly in the future, and is told how long to
 wait for it. Callers therefore queue in arrival order without polling, and the
 limiter never sleeps itself, so threads and asyncio tasks can share it.
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from runpod_typed._errors import ConfigurationError
+from runpod_typed._generated.serverless.routes import RATE_BUDGETS, ROUTES
 
 #: (endpoint id, route name), e.g. ("abc123", "runsync").
 BucketKey = tuple[str, str]
@@ -50,23 +51,18 @@ class RateLimit:
         return self.requests / self.per_seconds
 
 
-#: Route name -> limit, per endpoint. Routes not listed (GraphQL) are not limited.
+#: Budget name -> RunPod's published limit, per endpoint (from the generated route table).
+#: A route draws from its table budget (`/status-sync` from `status`); routes without
+#: one (`/health`, `/retry`: RunPod publishes no limit; GraphQL) are not limited.
 RUNPOD_RATE_LIMITS: Mapping[str, RateLimit] = MappingProxyType(
+    {name: RateLimit(b.requests, b.per_seconds) for name, b in RATE_BUDGETS.items()}
+)
+#: Route name -> the budget it draws from, where that is not the route's own name.
+BUDGET_OF_ROUTE: Mapping[str, str] = MappingProxyType(
     {
-        # Published by RunPod (requests per 10 s, per endpoint).
-        "runsync": RateLimit(2000, 10),
-        "run": RateLimit(1000, 10),
-        "status": RateLimit(2000, 10),
-        "status-sync": RateLimit(2000, 10),
-        "stream": RateLimit(2000, 10),
-        "cancel": RateLimit(100, 10),
-        "purge-queue": RateLimit(2, 10),
-        # Not published. /health is a cheap read like /status, so it gets the
-        # status limit; /retry re-queues one job like /cancel acts on one job, so
-        # it gets the cancel limit. Both are far above what a sane client sends,
-        # and a server 429 is still handled by the retry policy.
-        "health": RateLimit(2000, 10),
-        "retry": RateLimit(100, 10),
+        name: route.rate_limit.bucket
+        for name, route in ROUTES.items()
+        if route.rate_limit is not None and route.rate_limit.bucket != name
     }
 )
 
@@ -81,7 +77,10 @@ class _Bucket:
 
 
 class RateLimiter:
-    """Thread-safe token buckets, one per (endpoint id, route), created on first use.
+    """Thread-safe token buckets, one per (endpoint id, budget), created on first use.
+
+    `limits` maps budget names (RunPod's: see `RUNPOD_RATE_LIMITS`) to limits; a
+    route draws from its budget in the route table, else from its own name.
 
     Memory is bounded by the number of distinct endpoints in use: when more than
     `max_buckets` exist, buckets that have refilled completely (indistinguishable
@@ -113,9 +112,12 @@ class RateLimiter:
         `now` is a monotonic clock reading taken by the caller; readings from
         concurrent callers may arrive slightly out of order, which is allowed.
         """
-        limit = self.limits.get(key[1])
+        endpoint_id, route = key
+        budget = BUDGET_OF_ROUTE.get(route, route)
+        limit = self.limits.get(budget)
         if limit is None:
             return 0.0
+        key = (endpoint_id, budget)
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is None:

@@ -1,15 +1,19 @@
-"""Typed views of the job API's answers, built from the generated wire models.
+"""Typed answers of the job API, parsed through the generated wire models.
 
-The generated attrs models mark absent fields with `UNSET`; these small frozen
-dataclasses give callers plain Python values (`None` when absent) and the
-raw JSON for anything the SDK does not model yet.
+Each answer is parsed by its generated attrs model (`parse_wire`, which also
+checks the integers the generator leaves unchecked). `Health` and `PurgeResult`
+are those models (with a few shortcuts on `Health`); `JobStatus` and
+`StreamPage` are views that add behaviour: plain `None` for an absent field
+instead of `UNSET`, `is_final`, `raise_for_state`, chunk values unwrapped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+
+import attrs
 
 from runpod_typed._errors import (
     JobCancelled,
@@ -27,7 +31,7 @@ from runpod_typed._generated.serverless.models import (
 )
 from runpod_typed._generated.serverless.types import Unset
 
-__all__ = ["Health", "JobState", "JobStatus", "PurgeResult", "StreamPage"]
+__all__ = ["Health", "JobState", "JobStatus", "PurgeResult", "StreamPage", "parse_wire"]
 
 FINAL_STATES = frozenset(
     {JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED, JobState.TIMED_OUT}
@@ -36,31 +40,67 @@ FINAL_STATES = frozenset(
 V = TypeVar("V")
 
 
+class _Wire(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+W = TypeVar("W", bound=_Wire)
+
+
 def _value(value: V | Unset) -> V | None:
     return None if isinstance(value, Unset) else value
 
 
-def _count(value: Any, name: str, raw: Any) -> Any:
-    """An integer field as promised (the generated models do not check types), or None."""
-    value = _value(value)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    raise ResponseFormatError(
-        f"{name}: expected an integer, got {type(value).__name__} {value!r}", body=str(raw)
-    )
+def _wire_name(attribute: str) -> str:
+    head, *rest = attribute.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
-def _parse(model: Any, raw: Any, what: str) -> Any:
+#: Generated model -> (its attributes, those declared `int` or `int | Unset`).
+_FIELDS: dict[type, tuple[tuple[str, ...], frozenset[str]]] = {}
+
+
+def _fields(model: type) -> tuple[tuple[str, ...], frozenset[str]]:
+    found = _FIELDS.get(model)
+    if found is None:
+        fields = attrs.fields(model)
+        ints = frozenset(a.name for a in fields if a.type in ("int", "int | Unset", int))
+        found = _FIELDS[model] = (tuple(a.name for a in fields), ints)
+    return found
+
+
+def _check_ints(model: Any, raw: Any, where: str) -> None:
+    """The generated models take any JSON value for an integer field: refuse all but
+    integers and null (absent), as RunPod sends them; nested models are checked too."""
+    names, ints = _fields(type(model))
+    for name in names:
+        value = getattr(model, name)
+        if name in ints:
+            if value is None or isinstance(value, Unset):
+                continue
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ResponseFormatError(
+                    f"{where}{_wire_name(name)}: expected an integer, got "
+                    f"{type(value).__name__} {value!r}",
+                    body=str(raw),
+                )
+        elif attrs.has(type(value)):
+            _check_ints(value, raw, f"{where}{_wire_name(name)}.")
+
+
+def parse_wire(model: type[W], raw: Any, what: str) -> W:
     """Parse `raw` with a generated model; a shape error becomes ResponseFormatError."""
     if not isinstance(raw, Mapping):
         raise ResponseFormatError(f"{what}: expected a JSON object, got {type(raw).__name__}")
     try:
-        return model.from_dict(dict(raw))
-    except (KeyError, TypeError, ValueError) as exc:
+        parsed: W = model.from_dict(dict(raw))  # type: ignore[attr-defined]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ResponseFormatError(
             f"{what}: the answer is missing or mistypes a field ({type(exc).__name__}: {exc})",
             body=str(raw),
         ) from None
+    _check_ints(parsed, raw, f"{what}: ")
+    return parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +124,7 @@ class JobStatus:
 
     @classmethod
     def from_json(cls, raw: Any, *, job_id: str = "") -> JobStatus:
-        parsed: JobStatusResponse = _parse(JobStatusResponse, raw, "job status")
+        parsed = parse_wire(JobStatusResponse, raw, "job status")
         if not parsed.id and not job_id:
             raise ResponseFormatError("job status: the answer has no job id", body=str(raw))
         return cls(
@@ -92,9 +132,9 @@ class JobStatus:
             state=parsed.status,
             output=_value(parsed.output),
             error=_value(parsed.error),
-            delay_time_ms=_count(parsed.delay_time, "delayTime", raw),
-            execution_time_ms=_count(parsed.execution_time, "executionTime", raw),
-            retries=_count(parsed.retries, "retries", raw),
+            delay_time_ms=_value(parsed.delay_time),
+            execution_time_ms=_value(parsed.execution_time),
+            retries=_value(parsed.retries),
             worker_id=_value(parsed.worker_id),
             raw=raw,
         )
@@ -134,48 +174,45 @@ class StreamPage:
 
     @classmethod
     def from_json(cls, raw: Any) -> StreamPage:
-        parsed: StreamResponse = _parse(StreamResponse, raw, "stream")
+        parsed = parse_wire(StreamResponse, raw, "stream")
         chunks = [_value(chunk.output) for chunk in (_value(parsed.stream) or [])]
         return cls(state=parsed.status, chunks=chunks)
 
 
-@dataclass(frozen=True, slots=True)
-class Health:
-    """Queue and worker counters of an endpoint."""
+class Health(HealthResponse):
+    """Queue and worker counters of an endpoint: the generated `HealthResponse` (`.jobs`,
+    `.workers`, every field RunPod sends), with shortcuts to the common counters."""
 
-    jobs_completed: int
-    jobs_failed: int
-    jobs_in_progress: int
-    jobs_in_queue: int
-    jobs_retried: int
-    workers_idle: int
-    workers_running: int
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    __slots__ = ()
 
-    @classmethod
-    def from_json(cls, raw: Any) -> Health:
-        parsed: HealthResponse = _parse(HealthResponse, raw, "health")
-        jobs, workers = parsed.jobs, parsed.workers
-        return cls(
-            jobs_completed=_count(jobs.completed, "jobs.completed", raw),
-            jobs_failed=_count(jobs.failed, "jobs.failed", raw),
-            jobs_in_progress=_count(jobs.in_progress, "jobs.inProgress", raw),
-            jobs_in_queue=_count(jobs.in_queue, "jobs.inQueue", raw),
-            jobs_retried=_count(jobs.retried, "jobs.retried", raw),
-            workers_idle=_count(workers.idle, "workers.idle", raw),
-            workers_running=_count(workers.running, "workers.running", raw),
-            raw=raw,
-        )
+    @property
+    def jobs_completed(self) -> int:
+        return self.jobs.completed
+
+    @property
+    def jobs_failed(self) -> int:
+        return self.jobs.failed
+
+    @property
+    def jobs_in_progress(self) -> int:
+        return self.jobs.in_progress
+
+    @property
+    def jobs_in_queue(self) -> int:
+        return self.jobs.in_queue
+
+    @property
+    def jobs_retried(self) -> int:
+        return self.jobs.retried
+
+    @property
+    def workers_idle(self) -> int:
+        return self.workers.idle
+
+    @property
+    def workers_running(self) -> int:
+        return self.workers.running
 
 
-@dataclass(frozen=True, slots=True)
-class PurgeResult:
-    """How many queued jobs a purge removed."""
-
-    removed: int
-    status: str
-
-    @classmethod
-    def from_json(cls, raw: Any) -> PurgeResult:
-        parsed: PurgeQueueResponse = _parse(PurgeQueueResponse, raw, "purge-queue")
-        return cls(removed=_count(parsed.removed, "removed", raw), status=str(parsed.status))
+#: How many queued jobs a purge removed (`removed`) and RunPod's word on it (`status`).
+PurgeResult = PurgeQueueResponse

@@ -1,11 +1,12 @@
 """The emulator's ASGI application: routing, auth, rate limits and the job API routes.
 
-Paths: ``/v2/{endpoint_id}/{run|runsync|health|purge-queue}``,
-``/v2/{endpoint_id}/{status|status-sync|stream|cancel|retry}/{job_id}``, ``/graphql``
-(the control plane, built on first use) and the admin routes ``/_emulator/...``
-(no key needed). Anything else is a plain-text ``404 page not found``, as RunPod's
-Go server answers. Each request passes, in order: counters, fault injection, auth,
-rate limit, route.
+Paths: the job API's routes under ``/v2``, as the generated route table declares
+them (``/v2/{endpoint_id}/run``, ``/v2/{endpoint_id}/status/{job_id}``, ...; the
+methods each accepts: anything else is 405), ``/graphql`` (the control plane,
+built on first use) and the admin routes ``/_emulator/...`` (no key needed).
+Anything else is a plain-text ``404 page not found``, as RunPod's Go server
+answers. Each request passes, in order: counters, fault injection, auth, rate
+limit, route.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from runpod_typed._generated.serverless.routes import ROUTES, Route
 from runpod_typed.emulator._counters import Counters
 from runpod_typed.emulator._faults import (
     ASGIApp,
@@ -38,16 +40,10 @@ from runpod_typed.emulator._settings import JobSettings
 if TYPE_CHECKING:
     from runpod_typed.emulator.control_plane import ControlPlane
 
-_GET_POST = frozenset({"GET", "POST"})
-_POST = frozenset({"POST"})
-_ENDPOINT_ROUTES = {"run": _POST, "runsync": _POST, "purge-queue": _POST, "health": {"GET"}}
-_JOB_ROUTES = {
-    "status": _GET_POST,
-    "status-sync": _GET_POST,
-    "stream": _GET_POST,
-    "cancel": _POST,
-    "retry": _POST,
-}
+#: The route a server without long polling does not have (clients then poll /status).
+_LONG_POLL_ONLY = "status-sync"
+#: Route name -> the value of its 405 answer's Allow header.
+_ALLOW = {name: ", ".join(sorted(route.methods)) for name, route in ROUTES.items()}
 _NO_JOB = "request does not exist"
 
 Target = tuple[str, str | None, str | None]
@@ -111,6 +107,11 @@ class EmulatorApp:
             "cancel": self._cancel,
             "retry": self._retry,
         }
+        if self._routes.keys() != ROUTES.keys():
+            raise RuntimeError(
+                f"the emulator serves {sorted(self._routes)} but the route table declares "
+                f"{sorted(ROUTES)}: every route needs a handler"
+            )
 
     def __repr__(self) -> str:
         return f"EmulatorApp(long_poll={self.long_poll}, rate_limits={self.limiter is not None})"
@@ -149,16 +150,17 @@ class EmulatorApp:
     def _classify(self, path: str) -> Target | None:
         if path == "/graphql" or path.startswith("/graphql/"):
             return ("graphql", None, None)
+        # "/v2/{endpoint_id}/{route}" or "/v2/{endpoint_id}/{route}/{job_id}": a route's
+        # name is its path segment, and the table says whether a job id follows.
         parts = path.split("/")
         if len(parts) < 4 or parts[0] or parts[1] != "v2" or not parts[2]:
             return None
-        if len(parts) == 4 and parts[3] in _ENDPOINT_ROUTES:
-            return (parts[3], parts[2], None)
-        if len(parts) == 5 and parts[3] in _JOB_ROUTES and parts[4]:
-            if parts[3] == "status-sync" and not self.long_poll:
-                return None
-            return (parts[3], parts[2], parts[4])
-        return None
+        route: Route | None = ROUTES.get(parts[3])
+        if route is None or (route.name == _LONG_POLL_ONLY and not self.long_poll):
+            return None
+        if route.job_scoped:
+            return (route.name, parts[2], parts[4]) if len(parts) == 5 and parts[4] else None
+        return (route.name, parts[2], None) if len(parts) == 4 else None
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         route, endpoint_id, job_id = scope["runpod_emulator.target"]
@@ -175,11 +177,8 @@ class EmulatorApp:
     async def _answer(
         self, request: Request, route: str, endpoint_id: str, job_id: str
     ) -> Response:
-        methods = _ENDPOINT_ROUTES.get(route) or _JOB_ROUTES[route]
-        if request.method not in methods:
-            return PlainTextResponse(
-                "405 method not allowed", 405, {"Allow": ", ".join(sorted(methods))}
-            )
+        if request.method not in ROUTES[route].methods:
+            return PlainTextResponse("405 method not allowed", 405, {"Allow": _ALLOW[route]})
         token: tuple[str, str] | None = None
         if self.limiter is not None:
             admitted = self.limiter.acquire(endpoint_id, route, asyncio.get_running_loop().time())

@@ -1,8 +1,9 @@
 """RunPod's per-endpoint rate limits on the job API, enforced with sliding windows.
 
-A request over a route's budget (requests per window, or requests in flight at once)
-gets 429 with `Retry-After`, as RunPod answers. `/status` and `/status-sync` share one
-budget; routes without a published limit (`/retry`, `/health`) are not limited.
+A request over its budget (requests per window, or requests in flight at once) gets
+429 with `Retry-After`, as RunPod answers. The budgets and which route draws from
+which come from the generated route table: `/status` and `/status-sync` share the
+`status` budget; routes without a published limit (`/retry`, `/health`) are not limited.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import math
 from collections import defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+
+from runpod_typed._generated.serverless.routes import RATE_BUDGETS, ROUTES
 
 
 @dataclass(frozen=True)
@@ -22,17 +26,20 @@ class RateLimit:
     window_seconds: float = 10.0
 
 
-#: RunPod's published numbers, per endpoint.
-RUNPOD_RATE_LIMITS: Mapping[str, RateLimit] = {
-    "run": RateLimit(1000, 200),
-    "runsync": RateLimit(2000, 400),
-    "status": RateLimit(2000, 400),
-    "stream": RateLimit(2000, 400),
-    "cancel": RateLimit(100, 20),
-    "purge-queue": RateLimit(2),
-}
+#: RunPod's published numbers, per endpoint: budget name -> limit.
+RUNPOD_RATE_LIMITS: Mapping[str, RateLimit] = MappingProxyType(
+    {
+        name: RateLimit(budget.requests, budget.concurrent, budget.per_seconds)
+        for name, budget in RATE_BUDGETS.items()
+    }
+)
 
-_BUDGET_OF_ROUTE = {"status-sync": "status"}
+#: Route name -> the budget it draws from, where that is not the route's own name.
+_BUDGET_OF_ROUTE = {
+    name: route.rate_limit.bucket
+    for name, route in ROUTES.items()
+    if route.rate_limit is not None and route.rate_limit.bucket != name
+}
 
 
 class RateLimiter:

@@ -122,6 +122,20 @@ def test_out_writes_the_tree_and_removes_stale_files(
     assert not (out / "old_package").exists()
 
 
+def test_the_serverless_package_ships_the_models_and_the_route_table_only(
+    fresh_tree: generate.Tree,
+) -> None:
+    """openapi-python-client's HTTP client is dropped: the facade's transport sends requests."""
+    shipped = {
+        name.removeprefix("serverless/").split("/")[0]
+        for name in fresh_tree
+        if name.startswith("serverless/")
+    }
+    assert shipped == {"__init__.py", "types.py", "models", "routes.py"}
+    types_module = fresh_tree["serverless/types.py"].decode()
+    assert "class Unset" in types_module and "class Response" not in types_module
+
+
 def test_no_generated_file_names_a_machine_path_or_a_template_import(
     fresh_tree: generate.Tree,
 ) -> None:

@@ -1,4 +1,5 @@
-"""schema/serverless.openapi.yaml: a valid OpenAPI 3.1 document with the names the facade uses."""
+"""schema/serverless.openapi.yaml: a valid OpenAPI 3.1 document with the names the facade uses,
+and complete route extensions (the route table is generated from them)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,17 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
+from codegen import routes as route_codegen
+from runpod_typed._generated.serverless.routes import RATE_BUDGETS, ROUTES, WAIT_MAX_MS, WAIT_MIN_MS
+
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "schema" / "serverless.openapi.yaml"
 
-#: operationId -> (method, path) of every job API route.
-OPERATIONS = {
-    "run": ("post", "/{endpoint_id}/run"),
-    "runSync": ("post", "/{endpoint_id}/runsync"),
-    "getStatus": ("get", "/{endpoint_id}/status/{job_id}"),
-    "postStatus": ("post", "/{endpoint_id}/status/{job_id}"),
-    "statusSync": ("get", "/{endpoint_id}/status-sync/{job_id}"),
-    "stream": ("get", "/{endpoint_id}/stream/{job_id}"),
-    "cancel": ("post", "/{endpoint_id}/cancel/{job_id}"),
-    "retry": ("post", "/{endpoint_id}/retry/{job_id}"),
-    "purgeQueue": ("post", "/{endpoint_id}/purge-queue"),
-    "health": ("get", "/{endpoint_id}/health"),
-}
-WAITING = {"runSync", "statusSync", "stream"}
-WITH_BODY = {"run", "runSync"}
+#: (method, path) of every operation, from the route table.
+OPERATIONS = sorted(
+    (method.lower(), route.path) for route in ROUTES.values() for method in route.methods
+)
+MB = 1024 * 1024
 
 #: component -> properties the facade reads or writes (required ones marked by the set).
 COMPONENTS: dict[str, tuple[set[str], set[str]]] = {
@@ -74,10 +68,14 @@ def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def _operation(spec: dict[str, Any], operation_id: str) -> dict[str, Any]:
-    method, path = OPERATIONS[operation_id]
+def _operation(spec: dict[str, Any], method: str, path: str) -> dict[str, Any]:
     operation: dict[str, Any] = spec["paths"][path][method]
     return operation
+
+
+def _route(path: str) -> Any:
+    (route,) = [route for route in ROUTES.values() if route.path == path]
+    return route
 
 
 def test_the_document_is_valid_openapi_3_1(spec: dict[str, Any]) -> None:
@@ -85,14 +83,78 @@ def test_the_document_is_valid_openapi_3_1(spec: dict[str, Any]) -> None:
     validate(spec)
 
 
-def test_every_route_has_its_distinct_operation_id(spec: dict[str, Any]) -> None:
-    found = {
-        operation["operationId"]: (method, path)
+def test_every_operation_has_a_distinct_operation_id_and_is_in_the_route_table(
+    spec: dict[str, Any],
+) -> None:
+    found = [
+        (operation["operationId"], method, path)
         for path, item in spec["paths"].items()
         for method, operation in item.items()
-        if method != "parameters"
+        if method in ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+    ]
+    assert len({operation_id for operation_id, _, _ in found}) == len(found)
+    assert sorted((method, path) for _, method, path in found) == OPERATIONS
+
+
+@pytest.mark.parametrize("path", sorted(ROUTES[name].path for name in ROUTES))
+def test_every_path_declares_every_route_extension(spec: dict[str, Any], path: str) -> None:
+    item = spec["paths"][path]
+    declared = [key for key in item if key.startswith("x-")]
+    assert declared == list(route_codegen.ROUTE_EXTENSIONS)
+
+
+def test_the_route_table_states_runpods_published_facts() -> None:
+    """The one place the tests restate RunPod's documentation (DESIGN.md's table)."""
+    assert {name: sorted(route.methods) for name, route in ROUTES.items()} == {
+        "run": ["POST"],
+        "runsync": ["POST"],
+        "status": ["GET", "POST"],
+        "status-sync": ["GET", "POST"],
+        "stream": ["GET", "POST"],
+        "cancel": ["POST"],
+        "retry": ["POST"],
+        "purge-queue": ["POST"],
+        "health": ["GET"],
     }
-    assert found == OPERATIONS
+    assert {name for name, route in ROUTES.items() if route.submission} == {"run", "runsync"}
+    assert {name for name, route in ROUTES.items() if route.long_poll} == {
+        "runsync",
+        "status-sync",
+        "stream",
+    }
+    assert {name for name, route in ROUTES.items() if route.idempotent} == {
+        "status",
+        "status-sync",
+        "cancel",
+        "health",
+    }
+    assert {name: r.payload_limit for name, r in ROUTES.items() if r.payload_limit} == {
+        "run": 10 * MB,
+        "runsync": 20 * MB,
+    }
+    assert (WAIT_MIN_MS, WAIT_MAX_MS) == (1_000, 300_000)
+    budgets = {
+        name: (route.rate_limit.bucket, route.rate_limit.requests, route.rate_limit.per_seconds)
+        for name, route in ROUTES.items()
+        if route.rate_limit is not None
+    }
+    assert budgets == {
+        "runsync": ("runsync", 2000, 10),
+        "run": ("run", 1000, 10),
+        "status": ("status", 2000, 10),
+        "status-sync": ("status", 2000, 10),  # one bucket: RunPod publishes "/status"
+        "stream": ("stream", 2000, 10),
+        "cancel": ("cancel", 100, 10),
+        "purge-queue": ("purge-queue", 2, 10),
+    }
+    assert {name: b.concurrent for name, b in RATE_BUDGETS.items()} == {
+        "run": 200,
+        "runsync": 400,
+        "status": 400,
+        "stream": 400,
+        "cancel": 20,
+        "purge-queue": None,
+    }
 
 
 @pytest.mark.parametrize("name", sorted(COMPONENTS))
@@ -114,14 +176,14 @@ def test_job_state_lists_runpods_states_in_order(spec: dict[str, Any]) -> None:
     ]
 
 
-@pytest.mark.parametrize("operation_id", sorted(OPERATIONS))
+@pytest.mark.parametrize(("method", "path"), OPERATIONS)
 def test_every_route_is_authenticated_and_documents_its_errors(
-    spec: dict[str, Any], operation_id: str
+    spec: dict[str, Any], method: str, path: str
 ) -> None:
-    operation = _operation(spec, operation_id)
+    operation = _operation(spec, method, path)
     responses = {code: _resolve(spec, r) for code, r in operation["responses"].items()}
     assert {"200", "401", "404", "429", "5XX"} <= set(responses)
-    assert ("413" in responses) == (operation_id in WITH_BODY)
+    assert ("413" in responses) == (_route(path).payload_limit is not None)
     for code, response in responses.items():
         if code != "200":
             error_schema = response["content"]["application/json"]["schema"]
@@ -131,21 +193,24 @@ def test_every_route_is_authenticated_and_documents_its_errors(
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
-@pytest.mark.parametrize("operation_id", sorted(OPERATIONS))
-def test_long_poll_routes_take_a_bounded_wait(spec: dict[str, Any], operation_id: str) -> None:
-    parameters = [_resolve(spec, p) for p in _operation(spec, operation_id).get("parameters", [])]
-    waits = [p for p in parameters if p["name"] == "wait"]
-    if operation_id not in WAITING:
+@pytest.mark.parametrize(("method", "path"), OPERATIONS)
+def test_long_poll_routes_take_a_bounded_wait(spec: dict[str, Any], method: str, path: str) -> None:
+    declared = [*spec["paths"][path].get("parameters", [])]
+    declared += _operation(spec, method, path).get("parameters", [])
+    waits = [p for p in (_resolve(spec, d) for d in declared) if p["name"] == "wait"]
+    if not _route(path).long_poll:
         assert waits == []
         return
     (wait,) = waits
     assert (wait["in"], wait["required"]) == ("query", False)
-    assert (wait["schema"]["minimum"], wait["schema"]["maximum"]) == (1000, 300000)
+    assert (wait["schema"]["minimum"], wait["schema"]["maximum"]) == (WAIT_MIN_MS, WAIT_MAX_MS)
 
 
-@pytest.mark.parametrize("operation_id", sorted(WITH_BODY))
-def test_job_submission_takes_a_run_request(spec: dict[str, Any], operation_id: str) -> None:
-    body = _resolve(spec, _operation(spec, operation_id)["requestBody"])
+@pytest.mark.parametrize(
+    ("method", "path"), [(m, p) for m, p in OPERATIONS if _route(p).payload_limit is not None]
+)
+def test_job_submission_takes_a_run_request(spec: dict[str, Any], method: str, path: str) -> None:
+    body = _resolve(spec, _operation(spec, method, path)["requestBody"])
     assert body["required"] is True
     schema = body["content"]["application/json"]["schema"]
     assert schema == {"$ref": "#/components/schemas/RunRequest"}

@@ -1,4 +1,5 @@
-"""Client-side token buckets: burst, queueing by reservation, refill, threads."""
+"""Client-side token buckets: burst, queueing by reservation, refill, threads; and the
+budgets both limiters take from the route table (the emulator's windows are tested too)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 import pytest
 
 from runpod_typed._errors import ConfigurationError
+from runpod_typed._generated.serverless.routes import RATE_BUDGETS, ROUTES
 from runpod_typed._ratelimit import RUNPOD_RATE_LIMITS, RateLimit, RateLimiter
+from runpod_typed.emulator import _ratelimit as emulator_ratelimit
 
 EP = "endpoint1"
 
@@ -22,19 +25,58 @@ def limiter(requests: int, per_seconds: float, route: str = "run") -> RateLimite
 # -- limits -----------------------------------------------------------------------
 
 
-def test_published_runpod_limits() -> None:
-    expected = {
-        "runsync": (2000, 10),
-        "run": (1000, 10),
-        "status": (2000, 10),
-        "status-sync": (2000, 10),
-        "stream": (2000, 10),
-        "cancel": (100, 10),
-        "purge-queue": (2, 10),
-        "health": (2000, 10),
-        "retry": (100, 10),
-    }
+def test_the_default_limits_are_the_route_tables_budgets() -> None:
+    expected = {name: (b.requests, b.per_seconds) for name, b in RATE_BUDGETS.items()}
     assert {k: (v.requests, v.per_seconds) for k, v in RUNPOD_RATE_LIMITS.items()} == expected
+    emulator = emulator_ratelimit.RUNPOD_RATE_LIMITS
+    assert {k: (v.requests, v.window_seconds, v.concurrent) for k, v in emulator.items()} == {
+        name: (b.requests, b.per_seconds, b.concurrent) for name, b in RATE_BUDGETS.items()
+    }
+
+
+def _client_burst(route: str) -> int:
+    """How many requests to `route` the default client limiter lets go at once (max 5000)."""
+    rl = RateLimiter()
+    for sent in range(5000):
+        if rl.reserve((EP, route), 0.0) > 0:
+            return sent
+    return 5000
+
+
+def _emulator_burst(route: str) -> int:
+    """How many requests to `route` the default emulator limiter admits at once (max 5000)."""
+    rl = emulator_ratelimit.RateLimiter(emulator_ratelimit.RUNPOD_RATE_LIMITS)
+    for sent in range(5000):
+        token = rl.acquire(EP, route, 0.0)
+        if isinstance(token, float):
+            return sent
+        rl.release(token)
+    return 5000
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+def test_each_route_is_limited_by_its_budget_in_the_table(route: str) -> None:
+    budget = ROUTES[route].rate_limit
+    expected = 5000 if budget is None else budget.requests
+    assert _client_burst(route) == expected
+    assert _emulator_burst(route) == expected
+
+
+def test_status_and_status_sync_draw_from_one_budget() -> None:
+    budget = RATE_BUDGETS["status"].requests
+    client = RateLimiter()
+    emulator = emulator_ratelimit.RateLimiter(emulator_ratelimit.RUNPOD_RATE_LIMITS)
+    for i in range(budget):
+        route = "status" if i % 2 else "status-sync"
+        assert client.reserve((EP, route), 0.0) == 0.0
+        token = emulator.acquire(EP, route, 0.0)
+        assert isinstance(token, tuple)
+        emulator.release(token)
+    assert client.reserve((EP, "status-sync"), 0.0) > 0
+    assert client.reserve((EP, "status"), 0.0) > 0
+    assert isinstance(emulator.acquire(EP, "status", 0.0), float)
+    assert isinstance(emulator.acquire(EP, "status-sync", 0.0), float)
+    assert client.bucket_count == 1
 
 
 def test_published_limits_cannot_be_changed_in_place() -> None:
