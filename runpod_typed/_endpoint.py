@@ -13,7 +13,7 @@ from runpod_typed._deadline import Deadline, remaining
 from runpod_typed._errors import RunpodError
 from runpod_typed._fanout import FanOut, map_async, map_sync
 from runpod_typed._flow import ABORT_BUDGET_SECONDS, AbortFlow, Flow, run_async, run_sync
-from runpod_typed._job import ABORT_RETRY, AsyncJob, Job, Submitted
+from runpod_typed._job import ABORT_RETRY, AsyncJob, Job, Submitted, cancel_abandoned
 from runpod_typed._kwargs import MapOptions, RunOptions, SubmitOptions
 from runpod_typed._logging import logger
 from runpod_typed._options import Policy, S3Config, encode_job_request
@@ -80,11 +80,7 @@ class EndpointFlows:
         def cancel() -> Flow[Any]:
             if submitted.id is None:  # gave up before RunPod named the job
                 return None
-            return (
-                yield from self.routes.cancel(
-                    submitted.id, retry=ABORT_RETRY, timeout=ABORT_BUDGET_SECONDS
-                )
-            )
+            return (yield from cancel_abandoned(self.routes, submitted.id))
 
         return cancel
 

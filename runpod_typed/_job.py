@@ -28,7 +28,7 @@ from runpod_typed._outputs import validate_output
 from runpod_typed._polling import PollingOptions, StatusWatcher, wait_until_final
 from runpod_typed._retry import RetryPolicy
 from runpod_typed._serverless import EndpointRoutes
-from runpod_typed._status import JobStatus
+from runpod_typed._status import JobState, JobStatus
 from runpod_typed._streaming import stream_chunks
 
 T = TypeVar("T")
@@ -39,6 +39,13 @@ C = TypeVar("C")
 ABORT_RETRY = RetryPolicy(
     max_attempts=3, initial_delay=0.1, max_delay=0.5, deadline=ABORT_BUDGET_SECONDS
 )
+
+
+def cancel_abandoned(routes: EndpointRoutes, job_id: str) -> Flow[JobStatus | None]:
+    """The clean-up /cancel for a job the caller gave up on: its status if RunPod
+    cancelled it, None if it was already over (so `WaitTimeout.cancelled` stays False)."""
+    status = yield from routes.cancel(job_id, retry=ABORT_RETRY, timeout=ABORT_BUDGET_SECONDS)
+    return status if status.state is JobState.CANCELLED else None
 
 
 @dataclass
@@ -78,7 +85,7 @@ class JobFlows(Generic[T]):
         cancel_on_exit = options.get("cancel_on_exit")
         if not (self.cancel_on_exit if cancel_on_exit is None else cancel_on_exit):
             return None
-        return lambda: self.routes.cancel(self.id, retry=ABORT_RETRY, timeout=ABORT_BUDGET_SECONDS)
+        return lambda: cancel_abandoned(self.routes, self.id)
 
     def _wait_args(
         self, options: WaitOptions, what: str

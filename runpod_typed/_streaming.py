@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from typing import Any
 
@@ -40,7 +42,7 @@ def stream_chunks(
     """
     backoff = Backoff(options)
     what = f"the stream of job {job_id}"
-    delivered = 0
+    delivered = _Delivered()
     while True:
         left = remaining(deadline)
         asked = min(options.long_poll_window, left)
@@ -54,7 +56,7 @@ def stream_chunks(
             return
         for chunk in page.chunks:
             yield Emit(validate_output(chunk, chunk_type, job_id=job_id, what="stream chunk"))
-            delivered += 1
+            delivered.add(chunk)
         if page.state in FINAL_STATES:
             if page.state is not JobState.COMPLETED:
                 final = yield from routes.status(job_id)  # the worker's error message
@@ -67,33 +69,65 @@ def stream_chunks(
         yield Sleep(min(backoff.delay(), remaining(deadline)))
 
 
+class _Delivered:
+    """What a stream has handed out: a count and a digest of the raw chunks, in order.
+
+    The digest lets recovery check that a final output starts with exactly these
+    chunks without keeping them (a long stream of large chunks would).
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._digest = hashlib.sha256()
+
+    def add(self, chunk: Any) -> None:
+        self.count += 1
+        _absorb(self._digest, chunk)
+
+    def is_start_of(self, output: list[Any]) -> bool:
+        if len(output) < self.count:
+            return False
+        digest = hashlib.sha256()
+        for chunk in output[: self.count]:
+            _absorb(digest, chunk)
+        return digest.digest() == self._digest.digest()
+
+
+def _absorb(digest: Any, chunk: Any) -> None:
+    digest.update(json.dumps(chunk, sort_keys=True, separators=(",", ":")).encode())
+    digest.update(b"\n")
+
+
 def _recover(
     routes: EndpointRoutes,
     job_id: str,
     options: PollingOptions,
-    delivered: int,
+    delivered: _Delivered,
     chunk_type: Any,
     deadline: Deadline | None,
     watcher: StatusWatcher,
 ) -> Flow[None]:
-    """Deliver the chunks after the first `delivered` from the job's final output.
+    """Deliver the chunks after those already delivered from the job's final output.
 
-    A generator worker's output is the list of all its chunks, and every chunk
-    delivered so far came from pages read in order before the failure, so they
-    are that list's first `delivered` items. Any other output cannot be split
-    into chunks: StreamInterrupted says so and keeps it.
+    With `return_aggregate_stream` a generator worker's output is the list of all
+    its chunks, and the chunks delivered so far came from pages read in order, so
+    they must be that list's first items. Without it (RunPod's default) the output
+    is `[]`, which cannot show what the lost page held. Only a non-empty list that
+    starts with exactly the delivered chunks is trusted; anything else raises
+    StreamInterrupted, which keeps the output and says how many chunks arrived.
     """
     final = yield from wait_until_final(routes, job_id, options, deadline=deadline, watcher=watcher)
     final.raise_for_state(routes.endpoint_id)
     output = final.output
-    if not isinstance(output, list) or len(output) < delivered:
+    if not (isinstance(output, list) and output and delivered.is_start_of(output)):
         raise StreamInterrupted(
             f"job {job_id} completed, but stream chunks were lost in transit and its output "
-            f"is not the list of its chunks; {delivered} chunk(s) were delivered, and the "
-            "job's output is kept in .output",
+            f"cannot replace them (it is not the list of every chunk: a worker returns that "
+            f"only with return_aggregate_stream=True); {delivered.count} chunk(s) were "
+            "delivered, and the job's output is kept in .output",
             job_id=job_id,
-            delivered=delivered,
+            delivered=delivered.count,
             output=output,
         )
-    for chunk in output[delivered:]:
+    for chunk in output[delivered.count :]:
         yield Emit(validate_output(chunk, chunk_type, job_id=job_id, what="stream chunk"))

@@ -380,12 +380,33 @@ def test_an_output_that_is_not_the_chunk_list_raises_stream_interrupted(
     assert fake.emitted == ["a", "b"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_recover assumes the chunks delivered before the loss are the first items of the "
-    "job's output and never compares them: an output list that disagrees with them is split "
-    "anyway, and its tail is emitted as if it were the missing chunks",
-)
+def test_a_lost_first_page_with_runpods_default_output_is_not_an_empty_stream(
+    clock: FakeClock,
+) -> None:
+    """Without return_aggregate_stream a generator's output is [], which cannot show
+    whether the lost page held chunks: the stream must not end as if there were none."""
+    fake = driver(
+        clock,
+        on("GET stream/j1", error=httpx.ReadError),
+        on("GET status-sync/j1", job("COMPLETED", [])),
+    )
+    with pytest.raises(StreamInterrupted) as caught:
+        fake.run(stream(make_routes()))
+    assert (caught.value.output, caught.value.delivered) == ([], 0)
+
+
+def test_an_aggregate_output_equal_to_the_delivered_chunks_ends_the_stream(
+    clock: FakeClock,
+) -> None:
+    fake = driver(
+        clock,
+        on("GET stream/j1", page("IN_PROGRESS", {"t": 1}, {"t": 2})),
+        on("GET stream/j1", error=httpx.ReadError),
+        on("GET status-sync/j1", job("COMPLETED", [{"t": 1}, {"t": 2}])),
+    )
+    assert fake.collect(stream(make_routes())) == [{"t": 1}, {"t": 2}]
+
+
 def test_recovery_refuses_an_output_list_that_disagrees_with_the_delivered_chunks(
     clock: FakeClock,
 ) -> None:
@@ -501,13 +522,6 @@ def test_a_failed_cancel_leaves_cancelled_false(clock: FakeClock, mode: str) -> 
     assert error.cancelled is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the driver sets WaitTimeout.cancelled whenever the abort flow returns anything, and "
-    "JobFlows' abort returns /cancel's answer whatever its state: a job that completed just "
-    "before the cancel (RunPod, like the emulator, answers its state, COMPLETED) is reported "
-    "as cancelled",
-)
 def test_a_cancel_answered_with_another_final_state_is_not_cancelled(clock: FakeClock) -> None:
     server = MockServer(
         clock,
