@@ -7,6 +7,11 @@ process sends `GET /status/{id}` over keep-alive connections with a minimal raw-
 client (so the client's own overhead does not hide the server's), and finally queues
 `--jobs` jobs on an endpoint with no workers and reports the server's resident memory.
 Only loopback traffic; every loop is bounded by count or time.
+
+It also reports the CPU time the emulator's ASGI app spends on one `GET /status/{id}`,
+called in-process without sockets: on a busy or small machine the requests per
+second swing with the load, while this figure moves only with the app's own code
+(routing, auth, counters, the answer).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psutil
 
@@ -131,6 +137,54 @@ def _http_json(host: str, port: int, method: str, path: str, body: bytes = b"") 
     return asyncio.run(call())
 
 
+def _app_cpu_per_status(calls: int = 20_000, rounds: int = 5) -> float:
+    """Microseconds of CPU the emulator's ASGI app spends per `GET /status/{id}` (best round)."""
+    from runpod_typed.emulator import Emulator
+
+    async def call(app: Any, method: str, path: str, body: bytes = b"") -> list[dict[str, Any]]:
+        scope = {
+            "type": "http",
+            "method": method,
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "headers": [(b"authorization", f"Bearer {_KEY}".encode())],
+            "root_path": "",
+            "scheme": "http",
+            "server": ("127.0.0.1", 80),
+            "client": ("127.0.0.1", 1),
+            "http_version": "1.1",
+        }
+        pending = [{"type": "http.request", "body": body, "more_body": False}]
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return pending.pop() if pending else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        return sent
+
+    async def measure() -> float:
+        app = Emulator(rate_limits=False).app
+        answer = await call(app, "POST", "/v2/echo/runsync", b'{"input": {"hello": "world"}}')
+        job = json.loads(answer[1]["body"])
+        path = f"/v2/echo/status/{job['id']}"
+        best = float("inf")
+        for _ in range(rounds):
+            start = time.process_time()
+            for _ in range(calls):
+                answer = await call(app, "GET", path)
+            best = min(best, (time.process_time() - start) / calls)
+            assert answer[0]["status"] == 200, answer
+        await app.store.aclose()
+        return best * 1e6
+
+    return asyncio.run(measure())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -160,6 +214,7 @@ def main() -> None:
         f"status: {result['rps']:.0f} req/s ({result['ok']:.0f} ok, {result['failed']:.0f} failed, "
         f"{args.connections} keep-alive connections, {result['seconds']:.1f} s)"
     )
+    print(f"status: {_app_cpu_per_status():.1f} us of app CPU per request (in-process, no sockets)")
 
     with emulator("--workers", "0") as (host, port, process):
         idle_rss = process.memory_info().rss
