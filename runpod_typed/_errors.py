@@ -31,6 +31,14 @@ class MissingApiKeyError(ConfigurationError):
     """No API key could be found in any of the places the SDK looks."""
 
 
+class ClientClosedError(RunpodError, RuntimeError):
+    """A request was made through a client after `close()` (or after its pool was closed).
+
+    Also a builtin `RuntimeError`, which is what httpx raises for a closed pool.
+    Nothing was sent. Make a new client (or a new one from the factory).
+    """
+
+
 class InvalidRequestError(RunpodError, ValueError):
     """A request was refused before it was sent: bad options or an oversized payload."""
 
@@ -46,6 +54,14 @@ class PayloadTooLargeError(InvalidRequestError):
 
 class TransportError(RunpodError):
     """The request did not get an HTTP answer (connection refused, reset, dropped)."""
+
+
+class ResponseTooLargeError(RunpodError):
+    """An answer was bigger than the client reads (`max_response_bytes`); it was not read."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class ResponseFormatError(RunpodError):
@@ -141,6 +157,14 @@ class GraphQLError(RunpodError):
         has_data = self.data and any(value is not None for value in self.data.values())
         partial = " (partial data kept in .data)" if has_data else ""
         return f"GraphQL error{op}: " + "; ".join(parts) + partial
+
+
+class PodNotFound(RunpodError, LookupError):
+    """The control plane knows no pod with this id (or it was terminated); `pod_id` names it."""
+
+    def __init__(self, message: str, *, pod_id: str) -> None:
+        super().__init__(message)
+        self.pod_id = pod_id
 
 
 class JobError(RunpodError):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -31,8 +31,8 @@ import httpx
 
 from runpod_typed._bounded_io import request_ends_at
 from runpod_typed._deadline import Deadline
-from runpod_typed._errors import RunpodError, WaitTimeout
-from runpod_typed._logging import logger
+from runpod_typed._errors import ResponseTooLargeError, RunpodError, WaitTimeout
+from runpod_typed._logging import logger, redact
 
 T = TypeVar("T")
 
@@ -41,25 +41,48 @@ T = TypeVar("T")
 ABORT_BUDGET_SECONDS = 5.0
 
 
+#: Most bytes of one answer a client reads (RunPod's payloads are at most 20 MB).
+MAX_ANSWER_BYTES = 100 * 1024 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Send one HTTP request; the flow receives the `httpx.Response`.
+    """Send one HTTP request; the flow receives its `Answer`.
 
     A transport failure (`httpx.TransportError`) is thrown into the flow at the
-    yield, so the flow decides whether to retry.
+    yield, so the flow decides whether to retry. `timeout` bounds the whole
+    request (not each read); an answer over `max_bytes` is a ResponseTooLargeError.
     """
 
     method: str
     url: str
-    headers: dict[str, str]
+    #: Carries the key: kept out of the repr (tracebacks with locals print reprs).
+    headers: dict[str, str] = field(repr=False)
     params: dict[str, str] | None = None
     content: bytes | None = None
     timeout: float | None = None
+    max_bytes: int = MAX_ANSWER_BYTES
     #: The request creates something remotely (POST /run): if the caller cancels (or
     #: presses Ctrl-C) while it is in flight, the driver still waits for the answer,
     #: hands it to the flow, and only then re-raises -- so the clean-up knows what to
     #: cancel.
     finish: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP answer as flows see it, whatever client library fetched it."""
+
+    status_code: int
+    #: Case-insensitive, as HTTP header names are.
+    headers: Mapping[str, str]
+    content: bytes
+    #: The URL that answered (for error messages, after redaction).
+    url: str
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,19 +99,10 @@ class Emit:
     value: Any = field(default=None)
 
 
-@dataclass(frozen=True, slots=True)
-class Invoke:
-    """Call a client method; the async driver awaits what it returns.
-
-    How the control plane's helpers share one flow over the generated sync and
-    async GraphQL clients, whose methods are plain and `async def` respectively.
-    """
-
-    call: Callable[[], Any]
-
-
-Effect = Send | Sleep | Emit | Invoke
-Flow = Generator[Effect, Any, T]
+Effect = Send | Sleep | Emit
+#: What a flow receives at a yield: the Answer to a Send, None for a Sleep or an Emit.
+Received = Answer | None
+Flow = Generator[Effect, Received, T]
 AbortFlow = Callable[[], Flow[Any]]
 
 
@@ -173,6 +187,59 @@ def _over_budget(effect: Send, deadline: Deadline | None, by_deadline: bool) -> 
 # -- blocking driver ---------------------------------------------------------------------------
 
 
+class _Body:
+    """Collects an answer's bytes, at most the Send's `max_bytes` (a bigger one is refused)."""
+
+    def __init__(self, effect: Send, response: httpx.Response) -> None:
+        self.effect = effect
+        self.response = response
+        self.parts: list[bytes] = []
+        self.size = 0
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > effect.max_bytes:
+            raise self._too_large()
+
+    def add(self, part: bytes) -> None:
+        self.size += len(part)
+        if self.size > self.effect.max_bytes:
+            raise self._too_large()
+        self.parts.append(part)
+
+    def answer(self) -> Answer:
+        response = self.response
+        content = b"".join(self.parts)
+        return Answer(response.status_code, response.headers, content, str(response.request.url))
+
+    def _too_large(self) -> ResponseTooLargeError:
+        effect = self.effect
+        return ResponseTooLargeError(
+            f"{effect.method} {redact(effect.url)}: the answer is over {effect.max_bytes} "
+            "bytes, more than RunPod sends; a proxy or a broken server may be in the way "
+            "(the limit is the client option max_response_bytes)",
+            limit=effect.max_bytes,
+        )
+
+
+def _read_sync(effect: Send, response: httpx.Response) -> Answer:
+    try:
+        body = _Body(effect, response)
+        for part in response.iter_bytes():
+            body.add(part)
+    finally:
+        response.close()
+    return body.answer()
+
+
+async def _read_async(effect: Send, response: httpx.Response) -> Answer:
+    try:
+        body = _Body(effect, response)
+        async for part in response.aiter_bytes():
+            body.add(part)
+    finally:
+        await response.aclose()
+    return body.answer()
+
+
 def _step_sync(client: httpx.Client, effect: Effect, deadline: Deadline | None) -> Any:
     if isinstance(effect, Sleep):
         seconds, expiry = _sleep_for(effect, deadline)
@@ -185,13 +252,12 @@ def _step_sync(client: httpx.Client, effect: Effect, deadline: Deadline | None) 
         ends_at = None if budget is None else time.monotonic() + budget
         try:
             with request_ends_at(ends_at):
-                return client.send(_request(client, effect, budget))
+                response = client.send(_request(client, effect, budget), stream=True)
+                return _read_sync(effect, response)
         except httpx.TimeoutException:
             if ends_at is None or not _ran_out(ends_at):
                 raise
             raise _over_budget(effect, deadline, by_deadline) from None
-    if isinstance(effect, Invoke):
-        return effect.call()
     raise TypeError(f"run_sync cannot perform {effect!r}")
 
 
@@ -336,18 +402,16 @@ async def _step_async(client: httpx.AsyncClient, effect: Effect, deadline: Deadl
         budget, by_deadline = _budget(client, effect, deadline)
         request = _request(client, effect, budget)
         if budget is None:
-            return await client.send(request)
+            return await _read_async(effect, await client.send(request, stream=True))
         # A total bound on the request, however the server trickles its answer.
         ends_at = time.monotonic() + budget
         with anyio.move_on_after(budget):
             try:
-                return await client.send(request)
+                return await _read_async(effect, await client.send(request, stream=True))
             except httpx.TimeoutException:
                 if not _ran_out(ends_at):
                     raise
         raise _over_budget(effect, deadline, by_deadline)
-    if isinstance(effect, Invoke):
-        return await effect.call()
     raise TypeError(f"run_async cannot perform {effect!r}")
 
 

@@ -27,7 +27,7 @@ from runpod_typed._errors import (
     ServerError,
     TransportError,
 )
-from runpod_typed._flow import Flow, Send, Sleep
+from runpod_typed._flow import Answer, Flow, Send, Sleep
 from runpod_typed._generated.serverless.routes import ROUTES
 from runpod_typed._logging import logger, redact
 from runpod_typed._ratelimit import RateLimiter
@@ -113,7 +113,7 @@ class Transport:
             headers["Content-Type"] = "application/json"
         return headers
 
-    def call(self, api: ApiCall, retry: RetryPolicy | None = None) -> Flow[httpx.Response]:
+    def call(self, api: ApiCall, retry: RetryPolicy | None = None) -> Flow[Answer]:
         """Send `api` until it succeeds or the retry policy gives up; raise mapped errors."""
         state = RetryState(retry or self.retry, now=time.monotonic())
         while True:
@@ -131,7 +131,7 @@ class Transport:
             )
             started = time.monotonic()
             try:
-                response: httpx.Response = yield send
+                response = yield send
             except httpx.TransportError as exc:
                 outcome = Outcome.from_exception(exc)
                 delay = state.next_delay(outcome, idempotent=api.idempotent, now=time.monotonic())
@@ -140,6 +140,8 @@ class Transport:
                 _log_retry(api, f"{type(exc).__name__}", delay, state.attempts)
                 yield Sleep(delay)
                 continue
+            if not isinstance(response, Answer):
+                raise TypeError(f"the driver answered a Send with {type(response).__name__}")
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s %s -> %d in %.1f ms",
@@ -163,7 +165,7 @@ class Transport:
         return decode_json(api, response)
 
 
-def decode_json(api: ApiCall, response: httpx.Response) -> Any:
+def decode_json(api: ApiCall, response: Answer) -> Any:
     try:
         return json.loads(response.content)
     except (ValueError, RecursionError):  # RecursionError: JSON nested beyond what Python parses
@@ -177,11 +179,11 @@ def decode_json(api: ApiCall, response: httpx.Response) -> Any:
         raise ResponseFormatError(message, body=redact(response.text)) from None
 
 
-def status_error(api: ApiCall, response: httpx.Response) -> APIStatusError:
+def status_error(api: ApiCall, response: Answer) -> APIStatusError:
     """Map an HTTP error status to the error hierarchy, with a redacted body excerpt."""
     code = response.status_code
     body = redact(response.text)
-    url = redact(str(response.request.url)) if response.request else redact(api.url)
+    url = redact(response.url)
     detail = _server_message(body)
     hint = _HINTS.get(code) or ("RunPod had a server error; try again later" if code >= 500 else "")
     message = f"{api.method} {api.route} failed with HTTP {code}"

@@ -34,7 +34,7 @@ import httpx
 import pytest
 
 from runpod_typed._config import ApiKeyProvider, ResolvedUrls
-from runpod_typed._flow import Emit, Flow, Send, Sleep
+from runpod_typed._flow import Answer, Emit, Flow, Send, Sleep
 from runpod_typed._ratelimit import RateLimiter
 from runpod_typed._retry import RetryPolicy
 from runpod_typed._serverless import EndpointRoutes
@@ -266,7 +266,7 @@ class FakeDriver:
             self.effects.append(effect)
             if isinstance(effect, Send):
                 try:
-                    value = self.script.answer(_request(effect), effect.timeout)
+                    value = _answer(self.script.answer(_request(effect), effect.timeout))
                 except httpx.TransportError as exc:
                     error = exc
             elif isinstance(effect, Sleep):
@@ -275,6 +275,13 @@ class FakeDriver:
                 self.emitted.append(effect.value)
             else:
                 raise AssertionError(f"unexpected effect {effect!r}")
+
+
+def _answer(response: httpx.Response) -> Answer:
+    """What a real driver would hand the flow for `response`."""
+    return Answer(
+        response.status_code, response.headers, response.read(), str(response.request.url)
+    )
 
 
 def _request(send: Send) -> httpx.Request:
