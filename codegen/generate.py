@@ -259,7 +259,8 @@ def build() -> Tree:
                     text = headers[package] + postprocess_source(text)
                 (out / package / name).parent.mkdir(parents=True, exist_ok=True)
                 (out / package / name).write_text(text, encoding="utf-8")
-        (out / SERVERLESS_PACKAGE / serverless.ROUTES_FILE).write_text(route_table, encoding="utf-8")
+        routes_file = out / SERVERLESS_PACKAGE / serverless.ROUTES_FILE
+        routes_file.write_text(route_table, encoding="utf-8")
         _format(out)
         tree = _read_tree(out)
         tree["__init__.py"] = PACKAGE_INIT.encode()

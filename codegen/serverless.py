@@ -19,7 +19,15 @@ import yaml
 from codegen import routes
 from codegen.routes import ContractError
 
-__all__ = ["KEPT", "ROUTES_FILE", "TEMPLATES", "ContractError", "models", "openapi_options", "route_module"]
+__all__ = [
+    "KEPT",
+    "ROUTES_FILE",
+    "TEMPLATES",
+    "ContractError",
+    "models",
+    "openapi_options",
+    "route_module",
+]
 
 #: Templates that replace openapi-python-client's own.
 TEMPLATES = Path(__file__).resolve().parent / "openapi-templates"
