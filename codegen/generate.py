@@ -5,7 +5,9 @@
 
 ariadne-codegen runs twice on schema/runpod.graphql + codegen/operations (async,
 then sync flavour) and the two outputs are merged into one package,
-generated/graphql/, sharing its pydantic models. openapi-python-client turns
+generated/graphql/, sharing its pydantic models; a third flavour, the flow
+client (each operation a generator over a `send` flow), is derived from the
+sync client by codegen.postprocess.flow_client_source. openapi-python-client turns
 schema/serverless.openapi.yaml into generated/serverless/. Both outputs go
 through codegen.postprocess and ruff, in a scratch directory, so the same inputs
 always give byte-identical files whatever the machine or checkout path.
@@ -27,7 +29,12 @@ from importlib.metadata import version
 from pathlib import Path
 
 from codegen import serverless
-from codegen.postprocess import postprocess_source
+from codegen.postprocess import (
+    FLOW_BASE_CLASS,
+    FLOW_BASE_MODULE,
+    flow_client_source,
+    postprocess_source,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -90,8 +97,17 @@ PACKAGE_INIT = (
     '"""Typed clients generated from schema/: `graphql` (control plane), `serverless` (jobs)."""\n'
 )
 GRAPHQL_DOC = (
-    "Typed client of RunPod's GraphQL API: pydantic models, `RunpodGraphQLClient` and "
-    "`AsyncRunpodGraphQLClient`."
+    "Typed client of RunPod's GraphQL API: pydantic models, `RunpodGraphQLClient`, "
+    "`AsyncRunpodGraphQLClient` and `RunpodGraphQLFlows`."
+)
+#: The flow flavour, derived from the sync client (FLAVOURS[1]) rather than generated.
+FLOW_CLIENT = "RunpodGraphQLFlows"
+FLOW_CLIENT_FILE = "flows.py"
+FLOW_BASE_FILE = f"{FLOW_BASE_MODULE}.py"
+FLOW_INIT = (
+    f"from .flows import {FLOW_CLIENT}\n"
+    f"from .{FLOW_BASE_MODULE} import {FLOW_BASE_CLASS}\n"
+    f"__all__ = [{FLOW_CLIENT!r}, {FLOW_BASE_CLASS!r}]\n"
 )
 
 
@@ -202,7 +218,15 @@ def _merge_graphql(stage: Path) -> Tree:
             if name not in flavour.own_files and package.setdefault(name, content) != content:
                 raise GenerationError(f"the sync and async runs disagree on {name}")
             package[name] = content
-    package["__init__.py"] = _merged_init([run["__init__.py"].decode() for run in runs]).encode()
+    sync = next(flavour for flavour in FLAVOURS if not flavour.is_async)
+    package[FLOW_CLIENT_FILE] = flow_client_source(
+        package[f"{sync.client_file}.py"].decode(),
+        sync_base=sync.base_client_name,
+        flow_client=FLOW_CLIENT,
+    ).encode()
+    package[FLOW_BASE_FILE] = (CODEGEN / FLOW_BASE_FILE).read_bytes()
+    inits = [run["__init__.py"].decode() for run in runs] + [FLOW_INIT]
+    package["__init__.py"] = _merged_init(inits).encode()
     return package
 
 

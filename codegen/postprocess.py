@@ -11,6 +11,21 @@
 - Template imports: the hand-written base clients import ariadne-codegen's own
   `base_model` template so they type-check in codegen/; in the generated package
   that import must point at the copied module.
+- Python names in Python, wire names on the wire: pydantic `Field(alias="podId")`
+  becomes `Field(validation_alias="podId", serialization_alias="podId")`. Type
+  checkers read `alias=` (PEP 681) as the `__init__` parameter name, so without
+  the pydantic mypy plugin only `PodFilter(podId=...)` type-checked; now
+  `PodFilter(pod_id=...)` does, under mypy and pyright alike, while answers still
+  parse from camelCase (the base model populates by name too) and
+  `model_dump(by_alias=True)` still sends camelCase.
+- Exact signatures: ariadne-codegen gives every operation method a catch-all
+  `**kwargs: Any` passed on to `execute`; it is dropped, so a misspelt argument
+  is a type error (and a TypeError), not a silently ignored option.
+
+`flow_client_source` derives a third client flavour from the sync client: the
+same methods as generators that `yield from` a `send` flow (see
+codegen/graphql_flow_base_client.py), for code that composes operations into
+larger flows.
 
 Each rewrite locates nodes with `ast` and edits the text at their positions, so
 everything else (comments, layout) is left for ruff to format.
@@ -75,7 +90,9 @@ def _apply(source: str, edits: list[_Edit]) -> str:
     return source
 
 
-def _span(node: ast.stmt | ast.expr) -> tuple[tuple[int, int], tuple[int, int]]:
+def _span(
+    node: ast.stmt | ast.expr | ast.arg | ast.keyword,
+) -> tuple[tuple[int, int], tuple[int, int]]:
     assert node.end_lineno is not None and node.end_col_offset is not None
     return (node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset)
 
@@ -158,10 +175,91 @@ def _checked_parsing(tree: ast.Module) -> Iterator[_Edit]:
                 yield _Edit(*_span(call), f"self.parse({model}, {data})")
 
 
+def _imports(tree: ast.Module, module: str, name: str) -> bool:
+    return any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == module
+        and any(a.name == name and a.asname is None for a in node.names)
+        for node in tree.body
+    )
+
+
+def _wire_aliases(tree: ast.Module) -> Iterator[_Edit]:
+    """pydantic `Field(alias=X)` -> `Field(validation_alias=X, serialization_alias=X)`."""
+    if not _imports(tree, "pydantic", "Field"):
+        return
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "Field"
+        ):
+            continue
+        for keyword in node.keywords:
+            if keyword.arg != "alias":
+                continue
+            value = keyword.value
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                raise ValueError(f"Field(alias=...) is not a string: {ast.unparse(node)}")
+            wire = ast.unparse(value)
+            yield _Edit(*_span(keyword), f"validation_alias={wire}, serialization_alias={wire}")
+
+
+def _end(nodes: list[ast.expr | ast.arg | ast.keyword], before: tuple[int, int]) -> tuple[int, int]:
+    """Where the last of `nodes` that ends before `before` ends."""
+    ends = [_span(node)[1] for node in nodes if _span(node)[1] <= before]
+    if not ends:
+        raise ValueError("a catch-all **kwargs with nothing before it")
+    return max(ends)
+
+
+def _no_extra_kwargs(tree: ast.Module) -> Iterator[_Edit]:
+    """Drop `**kwargs: Any` from operation methods, and `**kwargs` from their `execute` call."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        kwarg = node.args.kwarg
+        if kwarg is None:
+            continue
+        name = kwarg.arg
+        passes_on = [
+            (call, keyword)
+            for call in ast.walk(node)
+            if isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "execute"
+            and isinstance(call.func.value, ast.Name)
+            and call.func.value.id == "self"
+            for keyword in call.keywords
+            if keyword.arg is None
+            and isinstance(keyword.value, ast.Name)
+            and keyword.value.id == name
+        ]
+        if not passes_on:
+            continue
+        args = node.args
+        before: list[ast.expr | ast.arg | ast.keyword] = [
+            *args.posonlyargs,
+            *args.args,
+            *args.kwonlyargs,
+            *args.defaults,
+            *(default for default in args.kw_defaults if default is not None),
+        ]
+        if args.vararg is not None:
+            before.append(args.vararg)
+        kwarg_start, kwarg_end = _span(kwarg)
+        yield _Edit(_end(before, kwarg_start), kwarg_end, "")
+        for call, keyword in passes_on:
+            start, end = _span(keyword)
+            yield _Edit(_end([*call.args, *call.keywords], start), end, "")
+
+
 REWRITES: tuple[Callable[[ast.Module], Iterator[_Edit]], ...] = (
     _rewrite_imports,
     _open_enums,
     _checked_parsing,
+    _wire_aliases,
+    _no_extra_kwargs,
 )
 
 
@@ -169,3 +267,64 @@ def postprocess_source(source: str) -> str:
     """Apply every rewrite to one generated module."""
     edits = [edit for rewrite in REWRITES for edit in rewrite(ast.parse(source))]
     return _apply(source, edits)
+
+
+#: The flow flavour: its base module and class, and the type variable of its effects.
+FLOW_BASE_MODULE = "graphql_flow_base_client"
+FLOW_BASE_CLASS = "GraphQLFlowBaseClient"
+FLOW_EFFECT = "Effect"
+
+
+def flow_client_source(sync_client: str, *, sync_base: str, flow_client: str) -> str:
+    """The flow client derived from ariadne-codegen's sync client module.
+
+    The class (on `sync_base`) becomes `flow_client` on the flow base client,
+    each method's return type `R` becomes `Generator[Effect, Any, R]`, and
+    `response = self.execute(...)` becomes `response = yield from self.execute(...)`.
+    Everything else -- queries, variables, parsing -- is the sync client's text.
+    """
+    tree = ast.parse(sync_client)
+    edits: list[_Edit] = []
+    classes = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+        and [ast.unparse(base) for base in node.bases] == [sync_base]
+    ]
+    if len(classes) != 1:
+        raise ValueError(f"expected one class on {sync_base}, found {len(classes)}")
+    (client,) = classes
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(a.name == sync_base for a in node.names):
+            if [a.name for a in node.names] != [sync_base]:
+                raise ValueError(f"unexpected import next to {sync_base}: {ast.unparse(node)}")
+            yield_import = (
+                "from collections.abc import Generator\n"
+                "from typing import Any\n"
+                f"from .{FLOW_BASE_MODULE} import {FLOW_BASE_CLASS}, {FLOW_EFFECT}"
+            )
+            edits.append(_Edit(*_span(node), yield_import))
+    name_at = (client.lineno, client.col_offset + len("class "))
+    edits.append(_Edit(name_at, (name_at[0], name_at[1] + len(client.name)), flow_client))
+    edits.append(_Edit(*_span(client.bases[0]), f"{FLOW_BASE_CLASS}[{FLOW_EFFECT}]"))
+    for method in client.body:
+        if isinstance(method, ast.AsyncFunctionDef):
+            raise ValueError(f"the sync client has an async method: {method.name}")
+        if not isinstance(method, ast.FunctionDef):
+            continue
+        if method.returns is None:
+            raise ValueError(f"{method.name} has no return type")
+        returns = ast.get_source_segment(sync_client, method.returns)
+        edits.append(_Edit(*_span(method.returns), f"Generator[{FLOW_EFFECT}, Any, {returns}]"))
+        executes = [
+            statement.value
+            for statement in ast.walk(method)
+            if isinstance(statement, ast.Assign)
+            and isinstance(statement.value, ast.Call)
+            and ast.unparse(statement.value.func) == "self.execute"
+        ]
+        if len(executes) != 1:
+            raise ValueError(f"{method.name}: expected one `x = self.execute(...)`")
+        start = _span(executes[0])[0]
+        edits.append(_Edit(start, start, "yield from "))
+    return _apply(sync_client, edits)

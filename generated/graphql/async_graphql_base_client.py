@@ -31,9 +31,8 @@ class AsyncGraphQLBaseClient:
         query: str,
         operation_name: str | None = None,
         variables: dict[str, Any] | None = None,
-        **kwargs: Any,
     ) -> dict[str, Any]:
-        return await self._send(build_payload(query, operation_name, variables, kwargs))
+        return await self._send(build_payload(query, operation_name, variables))
 
     def get_data(self, response: dict[str, Any]) -> dict[str, Any]:
         return response_data(response)

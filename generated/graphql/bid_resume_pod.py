@@ -9,7 +9,9 @@ from .fragments import PodFields
 
 
 class BidResumePod(BaseModel):
-    pod_bid_resume: Optional["BidResumePodPodBidResume"] = Field(alias="podBidResume")
+    pod_bid_resume: Optional["BidResumePodPodBidResume"] = Field(
+        validation_alias="podBidResume", serialization_alias="podBidResume"
+    )
 
 
 BidResumePodPodBidResume = PodFields

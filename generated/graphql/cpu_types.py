@@ -8,16 +8,22 @@ from .base_model import BaseModel
 
 
 class CpuTypes(BaseModel):
-    cpu_types: Optional[list[Optional["CpuTypesCpuTypes"]]] = Field(alias="cpuTypes")
+    cpu_types: Optional[list[Optional["CpuTypesCpuTypes"]]] = Field(
+        validation_alias="cpuTypes", serialization_alias="cpuTypes"
+    )
 
 
 class CpuTypesCpuTypes(BaseModel):
     id: Optional[str]
-    display_name: Optional[str] = Field(alias="displayName")
+    display_name: Optional[str] = Field(
+        validation_alias="displayName", serialization_alias="displayName"
+    )
     manufacturer: Optional[str]
     cores: Optional[int]
-    threads_per_core: Optional[int] = Field(alias="threadsPerCore")
-    group_id: Optional[str] = Field(alias="groupId")
+    threads_per_core: Optional[int] = Field(
+        validation_alias="threadsPerCore", serialization_alias="threadsPerCore"
+    )
+    group_id: Optional[str] = Field(validation_alias="groupId", serialization_alias="groupId")
 
 
 CpuTypes.model_rebuild()

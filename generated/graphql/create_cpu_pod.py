@@ -9,7 +9,9 @@ from .fragments import PodFields
 
 
 class CreateCpuPod(BaseModel):
-    deploy_cpu_pod: Optional["CreateCpuPodDeployCpuPod"] = Field(alias="deployCpuPod")
+    deploy_cpu_pod: Optional["CreateCpuPodDeployCpuPod"] = Field(
+        validation_alias="deployCpuPod", serialization_alias="deployCpuPod"
+    )
 
 
 CreateCpuPodDeployCpuPod = PodFields

@@ -10,7 +10,7 @@ from .fragments import NetworkVolumeFields
 
 class CreateNetworkVolume(BaseModel):
     create_network_volume: Optional["CreateNetworkVolumeCreateNetworkVolume"] = Field(
-        alias="createNetworkVolume"
+        validation_alias="createNetworkVolume", serialization_alias="createNetworkVolume"
     )
 
 

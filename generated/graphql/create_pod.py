@@ -10,7 +10,7 @@ from .fragments import PodFields
 
 class CreatePod(BaseModel):
     pod_find_and_deploy_on_demand: Optional["CreatePodPodFindAndDeployOnDemand"] = Field(
-        alias="podFindAndDeployOnDemand"
+        validation_alias="podFindAndDeployOnDemand", serialization_alias="podFindAndDeployOnDemand"
     )
 
 

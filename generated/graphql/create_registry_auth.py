@@ -10,7 +10,7 @@ from .fragments import RegistryAuthFields
 
 class CreateRegistryAuth(BaseModel):
     save_registry_auth: Optional["CreateRegistryAuthSaveRegistryAuth"] = Field(
-        alias="saveRegistryAuth"
+        validation_alias="saveRegistryAuth", serialization_alias="saveRegistryAuth"
     )
 
 

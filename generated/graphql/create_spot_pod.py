@@ -10,7 +10,7 @@ from .fragments import PodFields
 
 class CreateSpotPod(BaseModel):
     pod_rent_interruptable: Optional["CreateSpotPodPodRentInterruptable"] = Field(
-        alias="podRentInterruptable"
+        validation_alias="podRentInterruptable", serialization_alias="podRentInterruptable"
     )
 
 

@@ -9,28 +9,40 @@ from .enums import Compliance
 
 
 class DataCenters(BaseModel):
-    data_centers: Optional[list[Optional["DataCentersDataCenters"]]] = Field(alias="dataCenters")
+    data_centers: Optional[list[Optional["DataCentersDataCenters"]]] = Field(
+        validation_alias="dataCenters", serialization_alias="dataCenters"
+    )
 
 
 class DataCentersDataCenters(BaseModel):
     id: Optional[str]
     name: Optional[str]
     location: Optional[str]
-    storage_support: Optional[bool] = Field(alias="storageSupport")
+    storage_support: Optional[bool] = Field(
+        validation_alias="storageSupport", serialization_alias="storageSupport"
+    )
     listed: Optional[bool]
     compliance: Optional[list[Optional[Compliance]]]
     gpu_availability: Optional[list[Optional["DataCentersDataCentersGpuAvailability"]]] = Field(
-        alias="gpuAvailability"
+        validation_alias="gpuAvailability", serialization_alias="gpuAvailability"
     )
 
 
 class DataCentersDataCentersGpuAvailability(BaseModel):
     id: Optional[str]
-    gpu_type_id: Optional[str] = Field(alias="gpuTypeId")
-    gpu_type_display_name: Optional[str] = Field(alias="gpuTypeDisplayName")
-    display_name: Optional[str] = Field(alias="displayName")
+    gpu_type_id: Optional[str] = Field(
+        validation_alias="gpuTypeId", serialization_alias="gpuTypeId"
+    )
+    gpu_type_display_name: Optional[str] = Field(
+        validation_alias="gpuTypeDisplayName", serialization_alias="gpuTypeDisplayName"
+    )
+    display_name: Optional[str] = Field(
+        validation_alias="displayName", serialization_alias="displayName"
+    )
     available: Optional[bool]
-    stock_status: Optional[str] = Field(alias="stockStatus")
+    stock_status: Optional[str] = Field(
+        validation_alias="stockStatus", serialization_alias="stockStatus"
+    )
 
 
 DataCenters.model_rebuild()

@@ -8,4 +8,6 @@ from .base_model import BaseModel
 
 
 class DeleteEndpoint(BaseModel):
-    delete_endpoint: Optional[Any] = Field(alias="deleteEndpoint")
+    delete_endpoint: Optional[Any] = Field(
+        validation_alias="deleteEndpoint", serialization_alias="deleteEndpoint"
+    )

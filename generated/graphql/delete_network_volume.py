@@ -8,4 +8,6 @@ from .base_model import BaseModel
 
 
 class DeleteNetworkVolume(BaseModel):
-    delete_network_volume: Optional[Any] = Field(alias="deleteNetworkVolume")
+    delete_network_volume: Optional[Any] = Field(
+        validation_alias="deleteNetworkVolume", serialization_alias="deleteNetworkVolume"
+    )

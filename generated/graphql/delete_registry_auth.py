@@ -8,4 +8,6 @@ from .base_model import BaseModel
 
 
 class DeleteRegistryAuth(BaseModel):
-    delete_registry_auth: Optional[Any] = Field(alias="deleteRegistryAuth")
+    delete_registry_auth: Optional[Any] = Field(
+        validation_alias="deleteRegistryAuth", serialization_alias="deleteRegistryAuth"
+    )

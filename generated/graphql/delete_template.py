@@ -8,4 +8,6 @@ from .base_model import BaseModel
 
 
 class DeleteTemplate(BaseModel):
-    delete_template: Optional[Any] = Field(alias="deleteTemplate")
+    delete_template: Optional[Any] = Field(
+        validation_alias="deleteTemplate", serialization_alias="deleteTemplate"
+    )

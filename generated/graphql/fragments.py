@@ -18,25 +18,53 @@ from .enums import (
 class EndpointFields(BaseModel):
     id: Optional[str]
     name: Optional[str]
-    template_id: Optional[str] = Field(alias="templateId")
-    gpu_ids: Optional[str] = Field(alias="gpuIds")
-    gpu_count: Optional[int] = Field(alias="gpuCount")
-    instance_ids: Optional[list[Optional[str]]] = Field(alias="instanceIds")
-    compute_type: Optional[ComputeType] = Field(alias="computeType")
-    idle_timeout: Optional[int] = Field(alias="idleTimeout")
+    template_id: Optional[str] = Field(
+        validation_alias="templateId", serialization_alias="templateId"
+    )
+    gpu_ids: Optional[str] = Field(validation_alias="gpuIds", serialization_alias="gpuIds")
+    gpu_count: Optional[int] = Field(validation_alias="gpuCount", serialization_alias="gpuCount")
+    instance_ids: Optional[list[Optional[str]]] = Field(
+        validation_alias="instanceIds", serialization_alias="instanceIds"
+    )
+    compute_type: Optional[ComputeType] = Field(
+        validation_alias="computeType", serialization_alias="computeType"
+    )
+    idle_timeout: Optional[int] = Field(
+        validation_alias="idleTimeout", serialization_alias="idleTimeout"
+    )
     locations: Optional[str]
-    network_volume_id: Optional[str] = Field(alias="networkVolumeId")
-    scaler_type: Optional[str] = Field(alias="scalerType")
-    scaler_value: Optional[int] = Field(alias="scalerValue")
-    workers_min: Optional[int] = Field(alias="workersMin")
-    workers_max: Optional[int] = Field(alias="workersMax")
-    workers_standby: Optional[int] = Field(alias="workersStandby")
-    flash_boot_type: Optional[FlashBootType] = Field(alias="flashBootType")
-    allowed_cuda_versions: Optional[str] = Field(alias="allowedCudaVersions")
-    min_cuda_version: Optional[str] = Field(alias="minCudaVersion")
-    execution_timeout_ms: Optional[int] = Field(alias="executionTimeoutMs")
-    type_: Optional[str] = Field(alias="type")
-    user_id: Optional[str] = Field(alias="userId")
+    network_volume_id: Optional[str] = Field(
+        validation_alias="networkVolumeId", serialization_alias="networkVolumeId"
+    )
+    scaler_type: Optional[str] = Field(
+        validation_alias="scalerType", serialization_alias="scalerType"
+    )
+    scaler_value: Optional[int] = Field(
+        validation_alias="scalerValue", serialization_alias="scalerValue"
+    )
+    workers_min: Optional[int] = Field(
+        validation_alias="workersMin", serialization_alias="workersMin"
+    )
+    workers_max: Optional[int] = Field(
+        validation_alias="workersMax", serialization_alias="workersMax"
+    )
+    workers_standby: Optional[int] = Field(
+        validation_alias="workersStandby", serialization_alias="workersStandby"
+    )
+    flash_boot_type: Optional[FlashBootType] = Field(
+        validation_alias="flashBootType", serialization_alias="flashBootType"
+    )
+    allowed_cuda_versions: Optional[str] = Field(
+        validation_alias="allowedCudaVersions", serialization_alias="allowedCudaVersions"
+    )
+    min_cuda_version: Optional[str] = Field(
+        validation_alias="minCudaVersion", serialization_alias="minCudaVersion"
+    )
+    execution_timeout_ms: Optional[int] = Field(
+        validation_alias="executionTimeoutMs", serialization_alias="executionTimeoutMs"
+    )
+    type_: Optional[str] = Field(validation_alias="type", serialization_alias="type")
+    user_id: Optional[str] = Field(validation_alias="userId", serialization_alias="userId")
     version: Optional[int]
     env: Optional[list[Optional["EndpointFieldsEnv"]]]
 
@@ -48,44 +76,101 @@ class EndpointFieldsEnv(BaseModel):
 
 class GpuTypeFields(BaseModel):
     id: Optional[str]
-    display_name: Optional[str] = Field(alias="displayName")
+    display_name: Optional[str] = Field(
+        validation_alias="displayName", serialization_alias="displayName"
+    )
     manufacturer: Optional[str]
-    memory_in_gb: Optional[int] = Field(alias="memoryInGb")
-    cuda_cores: Optional[int] = Field(alias="cudaCores")
-    secure_cloud: Optional[bool] = Field(alias="secureCloud")
-    community_cloud: Optional[bool] = Field(alias="communityCloud")
-    max_gpu_count: Optional[int] = Field(alias="maxGpuCount")
-    max_gpu_count_community_cloud: Optional[int] = Field(alias="maxGpuCountCommunityCloud")
-    max_gpu_count_secure_cloud: Optional[int] = Field(alias="maxGpuCountSecureCloud")
-    min_pod_gpu_count: Optional[int] = Field(alias="minPodGpuCount")
-    secure_price: Optional[float] = Field(alias="securePrice")
-    community_price: Optional[float] = Field(alias="communityPrice")
-    secure_spot_price: Optional[float] = Field(alias="secureSpotPrice")
-    community_spot_price: Optional[float] = Field(alias="communitySpotPrice")
-    one_week_price: Optional[float] = Field(alias="oneWeekPrice")
-    one_month_price: Optional[float] = Field(alias="oneMonthPrice")
-    three_month_price: Optional[float] = Field(alias="threeMonthPrice")
-    six_month_price: Optional[float] = Field(alias="sixMonthPrice")
-    one_year_price: Optional[float] = Field(alias="oneYearPrice")
+    memory_in_gb: Optional[int] = Field(
+        validation_alias="memoryInGb", serialization_alias="memoryInGb"
+    )
+    cuda_cores: Optional[int] = Field(validation_alias="cudaCores", serialization_alias="cudaCores")
+    secure_cloud: Optional[bool] = Field(
+        validation_alias="secureCloud", serialization_alias="secureCloud"
+    )
+    community_cloud: Optional[bool] = Field(
+        validation_alias="communityCloud", serialization_alias="communityCloud"
+    )
+    max_gpu_count: Optional[int] = Field(
+        validation_alias="maxGpuCount", serialization_alias="maxGpuCount"
+    )
+    max_gpu_count_community_cloud: Optional[int] = Field(
+        validation_alias="maxGpuCountCommunityCloud",
+        serialization_alias="maxGpuCountCommunityCloud",
+    )
+    max_gpu_count_secure_cloud: Optional[int] = Field(
+        validation_alias="maxGpuCountSecureCloud", serialization_alias="maxGpuCountSecureCloud"
+    )
+    min_pod_gpu_count: Optional[int] = Field(
+        validation_alias="minPodGpuCount", serialization_alias="minPodGpuCount"
+    )
+    secure_price: Optional[float] = Field(
+        validation_alias="securePrice", serialization_alias="securePrice"
+    )
+    community_price: Optional[float] = Field(
+        validation_alias="communityPrice", serialization_alias="communityPrice"
+    )
+    secure_spot_price: Optional[float] = Field(
+        validation_alias="secureSpotPrice", serialization_alias="secureSpotPrice"
+    )
+    community_spot_price: Optional[float] = Field(
+        validation_alias="communitySpotPrice", serialization_alias="communitySpotPrice"
+    )
+    one_week_price: Optional[float] = Field(
+        validation_alias="oneWeekPrice", serialization_alias="oneWeekPrice"
+    )
+    one_month_price: Optional[float] = Field(
+        validation_alias="oneMonthPrice", serialization_alias="oneMonthPrice"
+    )
+    three_month_price: Optional[float] = Field(
+        validation_alias="threeMonthPrice", serialization_alias="threeMonthPrice"
+    )
+    six_month_price: Optional[float] = Field(
+        validation_alias="sixMonthPrice", serialization_alias="sixMonthPrice"
+    )
+    one_year_price: Optional[float] = Field(
+        validation_alias="oneYearPrice", serialization_alias="oneYearPrice"
+    )
 
 
 class LowestPriceFields(BaseModel):
-    gpu_name: Optional[str] = Field(alias="gpuName")
-    gpu_type_id: Optional[str] = Field(alias="gpuTypeId")
-    minimum_bid_price: Optional[float] = Field(alias="minimumBidPrice")
-    uninterruptable_price: Optional[float] = Field(alias="uninterruptablePrice")
-    min_memory: Optional[int] = Field(alias="minMemory")
-    min_vcpu: Optional[int] = Field(alias="minVcpu")
-    rental_percentage: Optional[float] = Field(alias="rentalPercentage")
-    rented_count: Optional[int] = Field(alias="rentedCount")
-    total_count: Optional[int] = Field(alias="totalCount")
-    stock_status: Optional[str] = Field(alias="stockStatus")
-    available_gpu_counts: Optional[list[Optional[int]]] = Field(alias="availableGpuCounts")
-    min_download: Optional[int] = Field(alias="minDownload")
-    min_disk: Optional[int] = Field(alias="minDisk")
-    min_upload: Optional[int] = Field(alias="minUpload")
-    country_code: Optional[str] = Field(alias="countryCode")
-    support_public_ip: Optional[bool] = Field(alias="supportPublicIp")
+    gpu_name: Optional[str] = Field(validation_alias="gpuName", serialization_alias="gpuName")
+    gpu_type_id: Optional[str] = Field(
+        validation_alias="gpuTypeId", serialization_alias="gpuTypeId"
+    )
+    minimum_bid_price: Optional[float] = Field(
+        validation_alias="minimumBidPrice", serialization_alias="minimumBidPrice"
+    )
+    uninterruptable_price: Optional[float] = Field(
+        validation_alias="uninterruptablePrice", serialization_alias="uninterruptablePrice"
+    )
+    min_memory: Optional[int] = Field(validation_alias="minMemory", serialization_alias="minMemory")
+    min_vcpu: Optional[int] = Field(validation_alias="minVcpu", serialization_alias="minVcpu")
+    rental_percentage: Optional[float] = Field(
+        validation_alias="rentalPercentage", serialization_alias="rentalPercentage"
+    )
+    rented_count: Optional[int] = Field(
+        validation_alias="rentedCount", serialization_alias="rentedCount"
+    )
+    total_count: Optional[int] = Field(
+        validation_alias="totalCount", serialization_alias="totalCount"
+    )
+    stock_status: Optional[str] = Field(
+        validation_alias="stockStatus", serialization_alias="stockStatus"
+    )
+    available_gpu_counts: Optional[list[Optional[int]]] = Field(
+        validation_alias="availableGpuCounts", serialization_alias="availableGpuCounts"
+    )
+    min_download: Optional[int] = Field(
+        validation_alias="minDownload", serialization_alias="minDownload"
+    )
+    min_disk: Optional[int] = Field(validation_alias="minDisk", serialization_alias="minDisk")
+    min_upload: Optional[int] = Field(validation_alias="minUpload", serialization_alias="minUpload")
+    country_code: Optional[str] = Field(
+        validation_alias="countryCode", serialization_alias="countryCode"
+    )
+    support_public_ip: Optional[bool] = Field(
+        validation_alias="supportPublicIp", serialization_alias="supportPublicIp"
+    )
     compliance: Optional[list[Optional[Compliance]]]
 
 
@@ -93,49 +178,89 @@ class NetworkVolumeFields(BaseModel):
     id: Optional[str]
     name: Optional[str]
     size: Optional[int]
-    data_center_id: Optional[str] = Field(alias="dataCenterId")
+    data_center_id: Optional[str] = Field(
+        validation_alias="dataCenterId", serialization_alias="dataCenterId"
+    )
 
 
 class PodFields(BaseModel):
     id: str
     name: str
-    desired_status: PodStatus = Field(alias="desiredStatus")
-    last_status_change: Optional[str] = Field(alias="lastStatusChange")
-    pod_type: Optional[PodType] = Field(alias="podType")
-    image_name: str = Field(alias="imageName")
-    docker_args: Optional[str] = Field(alias="dockerArgs")
+    desired_status: PodStatus = Field(
+        validation_alias="desiredStatus", serialization_alias="desiredStatus"
+    )
+    last_status_change: Optional[str] = Field(
+        validation_alias="lastStatusChange", serialization_alias="lastStatusChange"
+    )
+    pod_type: Optional[PodType] = Field(validation_alias="podType", serialization_alias="podType")
+    image_name: str = Field(validation_alias="imageName", serialization_alias="imageName")
+    docker_args: Optional[str] = Field(
+        validation_alias="dockerArgs", serialization_alias="dockerArgs"
+    )
     env: Optional[list[Optional[str]]]
-    gpu_count: int = Field(alias="gpuCount")
-    vcpu_count: float = Field(alias="vcpuCount")
-    memory_in_gb: float = Field(alias="memoryInGb")
-    container_disk_in_gb: Optional[int] = Field(alias="containerDiskInGb")
-    volume_in_gb: Optional[float] = Field(alias="volumeInGb")
-    volume_mount_path: Optional[str] = Field(alias="volumeMountPath")
+    gpu_count: int = Field(validation_alias="gpuCount", serialization_alias="gpuCount")
+    vcpu_count: float = Field(validation_alias="vcpuCount", serialization_alias="vcpuCount")
+    memory_in_gb: float = Field(validation_alias="memoryInGb", serialization_alias="memoryInGb")
+    container_disk_in_gb: Optional[int] = Field(
+        validation_alias="containerDiskInGb", serialization_alias="containerDiskInGb"
+    )
+    volume_in_gb: Optional[float] = Field(
+        validation_alias="volumeInGb", serialization_alias="volumeInGb"
+    )
+    volume_mount_path: Optional[str] = Field(
+        validation_alias="volumeMountPath", serialization_alias="volumeMountPath"
+    )
     ports: Optional[str]
-    cost_per_hr: float = Field(alias="costPerHr")
-    adjusted_cost_per_hr: float = Field(alias="adjustedCostPerHr")
-    lowest_bid_price_to_resume: Optional[float] = Field(alias="lowestBidPriceToResume")
-    machine_id: str = Field(alias="machineId")
-    uptime_seconds: Optional[int] = Field(alias="uptimeSeconds")
-    template_id: Optional[str] = Field(alias="templateId")
-    network_volume_id: Optional[str] = Field(alias="networkVolumeId")
-    container_registry_auth_id: Optional[str] = Field(alias="containerRegistryAuthId")
+    cost_per_hr: float = Field(validation_alias="costPerHr", serialization_alias="costPerHr")
+    adjusted_cost_per_hr: float = Field(
+        validation_alias="adjustedCostPerHr", serialization_alias="adjustedCostPerHr"
+    )
+    lowest_bid_price_to_resume: Optional[float] = Field(
+        validation_alias="lowestBidPriceToResume", serialization_alias="lowestBidPriceToResume"
+    )
+    machine_id: str = Field(validation_alias="machineId", serialization_alias="machineId")
+    uptime_seconds: Optional[int] = Field(
+        validation_alias="uptimeSeconds", serialization_alias="uptimeSeconds"
+    )
+    template_id: Optional[str] = Field(
+        validation_alias="templateId", serialization_alias="templateId"
+    )
+    network_volume_id: Optional[str] = Field(
+        validation_alias="networkVolumeId", serialization_alias="networkVolumeId"
+    )
+    container_registry_auth_id: Optional[str] = Field(
+        validation_alias="containerRegistryAuthId", serialization_alias="containerRegistryAuthId"
+    )
     machine: Optional["PodFieldsMachine"]
     runtime: Optional["PodFieldsRuntime"]
 
 
 class PodFieldsMachine(BaseModel):
-    pod_host_id: Optional[str] = Field(alias="podHostId")
-    gpu_display_name: Optional[str] = Field(alias="gpuDisplayName")
-    gpu_type_id: Optional[str] = Field(alias="gpuTypeId")
+    pod_host_id: Optional[str] = Field(
+        validation_alias="podHostId", serialization_alias="podHostId"
+    )
+    gpu_display_name: Optional[str] = Field(
+        validation_alias="gpuDisplayName", serialization_alias="gpuDisplayName"
+    )
+    gpu_type_id: Optional[str] = Field(
+        validation_alias="gpuTypeId", serialization_alias="gpuTypeId"
+    )
     location: Optional[str]
-    data_center_id: Optional[str] = Field(alias="dataCenterId")
-    secure_cloud: Optional[bool] = Field(alias="secureCloud")
-    support_public_ip: Optional[bool] = Field(alias="supportPublicIp")
+    data_center_id: Optional[str] = Field(
+        validation_alias="dataCenterId", serialization_alias="dataCenterId"
+    )
+    secure_cloud: Optional[bool] = Field(
+        validation_alias="secureCloud", serialization_alias="secureCloud"
+    )
+    support_public_ip: Optional[bool] = Field(
+        validation_alias="supportPublicIp", serialization_alias="supportPublicIp"
+    )
 
 
 class PodFieldsRuntime(BaseModel):
-    uptime_in_seconds: Optional[int] = Field(alias="uptimeInSeconds")
+    uptime_in_seconds: Optional[int] = Field(
+        validation_alias="uptimeInSeconds", serialization_alias="uptimeInSeconds"
+    )
     ports: Optional[list[Optional["PodFieldsRuntimePorts"]]]
     gpus: Optional[list[Optional["PodFieldsRuntimeGpus"]]]
     container: Optional["PodFieldsRuntimeContainer"]
@@ -143,21 +268,35 @@ class PodFieldsRuntime(BaseModel):
 
 class PodFieldsRuntimePorts(BaseModel):
     ip: Optional[str]
-    is_ip_public: Optional[bool] = Field(alias="isIpPublic")
-    private_port: Optional[int] = Field(alias="privatePort")
-    public_port: Optional[int] = Field(alias="publicPort")
-    type_: Optional[str] = Field(alias="type")
+    is_ip_public: Optional[bool] = Field(
+        validation_alias="isIpPublic", serialization_alias="isIpPublic"
+    )
+    private_port: Optional[int] = Field(
+        validation_alias="privatePort", serialization_alias="privatePort"
+    )
+    public_port: Optional[int] = Field(
+        validation_alias="publicPort", serialization_alias="publicPort"
+    )
+    type_: Optional[str] = Field(validation_alias="type", serialization_alias="type")
 
 
 class PodFieldsRuntimeGpus(BaseModel):
     id: Optional[str]
-    gpu_util_percent: Optional[int] = Field(alias="gpuUtilPercent")
-    memory_util_percent: Optional[int] = Field(alias="memoryUtilPercent")
+    gpu_util_percent: Optional[int] = Field(
+        validation_alias="gpuUtilPercent", serialization_alias="gpuUtilPercent"
+    )
+    memory_util_percent: Optional[int] = Field(
+        validation_alias="memoryUtilPercent", serialization_alias="memoryUtilPercent"
+    )
 
 
 class PodFieldsRuntimeContainer(BaseModel):
-    cpu_percent: Optional[int] = Field(alias="cpuPercent")
-    memory_percent: Optional[int] = Field(alias="memoryPercent")
+    cpu_percent: Optional[int] = Field(
+        validation_alias="cpuPercent", serialization_alias="cpuPercent"
+    )
+    memory_percent: Optional[int] = Field(
+        validation_alias="memoryPercent", serialization_alias="memoryPercent"
+    )
 
 
 class RegistryAuthFields(BaseModel):
@@ -168,22 +307,40 @@ class RegistryAuthFields(BaseModel):
 class TemplateFields(BaseModel):
     id: Optional[str]
     name: Optional[str]
-    image_name: Optional[str] = Field(alias="imageName")
-    docker_args: Optional[str] = Field(alias="dockerArgs")
-    container_disk_in_gb: Optional[int] = Field(alias="containerDiskInGb")
-    volume_in_gb: Optional[int] = Field(alias="volumeInGb")
-    volume_mount_path: Optional[str] = Field(alias="volumeMountPath")
+    image_name: Optional[str] = Field(validation_alias="imageName", serialization_alias="imageName")
+    docker_args: Optional[str] = Field(
+        validation_alias="dockerArgs", serialization_alias="dockerArgs"
+    )
+    container_disk_in_gb: Optional[int] = Field(
+        validation_alias="containerDiskInGb", serialization_alias="containerDiskInGb"
+    )
+    volume_in_gb: Optional[int] = Field(
+        validation_alias="volumeInGb", serialization_alias="volumeInGb"
+    )
+    volume_mount_path: Optional[str] = Field(
+        validation_alias="volumeMountPath", serialization_alias="volumeMountPath"
+    )
     ports: Optional[str]
     env: Optional[list[Optional["TemplateFieldsEnv"]]]
-    is_serverless: Optional[bool] = Field(alias="isServerless")
-    is_public: Optional[bool] = Field(alias="isPublic")
-    is_runpod: Optional[bool] = Field(alias="isRunpod")
+    is_serverless: Optional[bool] = Field(
+        validation_alias="isServerless", serialization_alias="isServerless"
+    )
+    is_public: Optional[bool] = Field(validation_alias="isPublic", serialization_alias="isPublic")
+    is_runpod: Optional[bool] = Field(validation_alias="isRunpod", serialization_alias="isRunpod")
     readme: Optional[str]
-    container_registry_auth_id: Optional[str] = Field(alias="containerRegistryAuthId")
-    start_ssh: Optional[bool] = Field(alias="startSsh")
-    start_jupyter: Optional[bool] = Field(alias="startJupyter")
-    start_script: Optional[str] = Field(alias="startScript")
-    advanced_start: Optional[bool] = Field(alias="advancedStart")
+    container_registry_auth_id: Optional[str] = Field(
+        validation_alias="containerRegistryAuthId", serialization_alias="containerRegistryAuthId"
+    )
+    start_ssh: Optional[bool] = Field(validation_alias="startSsh", serialization_alias="startSsh")
+    start_jupyter: Optional[bool] = Field(
+        validation_alias="startJupyter", serialization_alias="startJupyter"
+    )
+    start_script: Optional[str] = Field(
+        validation_alias="startScript", serialization_alias="startScript"
+    )
+    advanced_start: Optional[bool] = Field(
+        validation_alias="advancedStart", serialization_alias="advancedStart"
+    )
     category: Optional[str]
 
 
@@ -195,27 +352,53 @@ class TemplateFieldsEnv(BaseModel):
 class UserFields(BaseModel):
     id: Optional[str]
     email: Optional[str]
-    pub_key: Optional[str] = Field(alias="pubKey")
-    client_balance: Optional[float] = Field(alias="clientBalance")
-    current_spend_per_hr: Optional[float] = Field(alias="currentSpendPerHr")
-    spend_limit: Optional[float] = Field(alias="spendLimit")
-    min_balance: Optional[float] = Field(alias="minBalance")
-    multi_factor_enabled: Optional[bool] = Field(alias="multiFactorEnabled")
-    notify_pods_stale: Optional[bool] = Field(alias="notifyPodsStale")
-    notify_pods_general: Optional[bool] = Field(alias="notifyPodsGeneral")
-    notify_low_balance: Optional[bool] = Field(alias="notifyLowBalance")
-    notify_other: Optional[bool] = Field(alias="notifyOther")
-    credit_alert_threshold: Optional[float] = Field(alias="creditAlertThreshold")
-    max_serverless_concurrency: Optional[int] = Field(alias="maxServerlessConcurrency")
+    pub_key: Optional[str] = Field(validation_alias="pubKey", serialization_alias="pubKey")
+    client_balance: Optional[float] = Field(
+        validation_alias="clientBalance", serialization_alias="clientBalance"
+    )
+    current_spend_per_hr: Optional[float] = Field(
+        validation_alias="currentSpendPerHr", serialization_alias="currentSpendPerHr"
+    )
+    spend_limit: Optional[float] = Field(
+        validation_alias="spendLimit", serialization_alias="spendLimit"
+    )
+    min_balance: Optional[float] = Field(
+        validation_alias="minBalance", serialization_alias="minBalance"
+    )
+    multi_factor_enabled: Optional[bool] = Field(
+        validation_alias="multiFactorEnabled", serialization_alias="multiFactorEnabled"
+    )
+    notify_pods_stale: Optional[bool] = Field(
+        validation_alias="notifyPodsStale", serialization_alias="notifyPodsStale"
+    )
+    notify_pods_general: Optional[bool] = Field(
+        validation_alias="notifyPodsGeneral", serialization_alias="notifyPodsGeneral"
+    )
+    notify_low_balance: Optional[bool] = Field(
+        validation_alias="notifyLowBalance", serialization_alias="notifyLowBalance"
+    )
+    notify_other: Optional[bool] = Field(
+        validation_alias="notifyOther", serialization_alias="notifyOther"
+    )
+    credit_alert_threshold: Optional[float] = Field(
+        validation_alias="creditAlertThreshold", serialization_alias="creditAlertThreshold"
+    )
+    max_serverless_concurrency: Optional[int] = Field(
+        validation_alias="maxServerlessConcurrency", serialization_alias="maxServerlessConcurrency"
+    )
     serverless_discount: Optional["UserFieldsServerlessDiscount"] = Field(
-        alias="serverlessDiscount"
+        validation_alias="serverlessDiscount", serialization_alias="serverlessDiscount"
     )
 
 
 class UserFieldsServerlessDiscount(BaseModel):
-    type_: Optional[DiscountType] = Field(alias="type")
-    discount_factor: Optional[float] = Field(alias="discountFactor")
-    expiration_date: Optional[str] = Field(alias="expirationDate")
+    type_: Optional[DiscountType] = Field(validation_alias="type", serialization_alias="type")
+    discount_factor: Optional[float] = Field(
+        validation_alias="discountFactor", serialization_alias="discountFactor"
+    )
+    expiration_date: Optional[str] = Field(
+        validation_alias="expirationDate", serialization_alias="expirationDate"
+    )
 
 
 EndpointFields.model_rebuild()

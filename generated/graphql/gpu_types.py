@@ -9,11 +9,15 @@ from .fragments import GpuTypeFields, LowestPriceFields
 
 
 class GpuTypes(BaseModel):
-    gpu_types: Optional[list[Optional["GpuTypesGpuTypes"]]] = Field(alias="gpuTypes")
+    gpu_types: Optional[list[Optional["GpuTypesGpuTypes"]]] = Field(
+        validation_alias="gpuTypes", serialization_alias="gpuTypes"
+    )
 
 
 class GpuTypesGpuTypes(GpuTypeFields):
-    lowest_price: Optional["GpuTypesGpuTypesLowestPrice"] = Field(alias="lowestPrice")
+    lowest_price: Optional["GpuTypesGpuTypesLowestPrice"] = Field(
+        validation_alias="lowestPrice", serialization_alias="lowestPrice"
+    )
 
 
 GpuTypesGpuTypesLowestPrice = LowestPriceFields

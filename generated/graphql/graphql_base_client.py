@@ -5,7 +5,9 @@
 ariadne-codegen copies this file into generated/graphql/. The generated client
 owns no HTTP: each operation becomes a JSON-ready payload handed to `send`,
 which the facade backs with its transport (key, retries, error mapping, and
-raising on GraphQL errors), so sync and async clients share one behaviour.
+raising on GraphQL errors), so the sync, async and flow clients share one
+behaviour. Operation methods take exactly the operation's variables (codegen's
+post-processing drops ariadne-codegen's catch-all `**kwargs`).
 """
 
 from __future__ import annotations
@@ -28,14 +30,9 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 def build_payload(
-    query: str,
-    operation_name: str | None,
-    variables: dict[str, Any] | None,
-    extra: dict[str, Any],
+    query: str, operation_name: str | None, variables: dict[str, Any] | None
 ) -> Payload:
     """The GraphQL request body; variables left UNSET are omitted, inputs use wire names."""
-    if extra:
-        raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(extra))}")
     return {
         "query": query,
         "operationName": operation_name,
@@ -88,9 +85,8 @@ class GraphQLBaseClient:
         query: str,
         operation_name: str | None = None,
         variables: dict[str, Any] | None = None,
-        **kwargs: Any,
     ) -> dict[str, Any]:
-        return self._send(build_payload(query, operation_name, variables, kwargs))
+        return self._send(build_payload(query, operation_name, variables))
 
     def get_data(self, response: dict[str, Any]) -> dict[str, Any]:
         return response_data(response)

@@ -11,7 +11,9 @@ from .enums import CloudTypeEnum, Compliance, ComputeType, FlashBootType
 class CreateNetworkVolumeInput(BaseModel):
     """A network volume to create."""
 
-    data_center_id: Optional[str] = Field(alias="dataCenterId", default=None)
+    data_center_id: Optional[str] = Field(
+        validation_alias="dataCenterId", serialization_alias="dataCenterId", default=None
+    )
     "Data center to create it in."
     name: Optional[str] = None
     "Volume name."
@@ -29,56 +31,92 @@ class DeleteNetworkVolumeInput(BaseModel):
 class EndpointInput(BaseModel):
     """A serverless endpoint to create or update."""
 
-    allowed_cuda_versions: Optional[str] = Field(alias="allowedCudaVersions", default=None)
+    allowed_cuda_versions: Optional[str] = Field(
+        validation_alias="allowedCudaVersions",
+        serialization_alias="allowedCudaVersions",
+        default=None,
+    )
     "CUDA versions acceptable on worker hosts, comma-separated."
-    compute_type: Optional[ComputeType] = Field(alias="computeType", default=None)
+    compute_type: Optional[ComputeType] = Field(
+        validation_alias="computeType", serialization_alias="computeType", default=None
+    )
     "GPU or CPU endpoint."
-    execution_timeout_ms: Optional[int] = Field(alias="executionTimeoutMs", default=None)
+    execution_timeout_ms: Optional[int] = Field(
+        validation_alias="executionTimeoutMs",
+        serialization_alias="executionTimeoutMs",
+        default=None,
+    )
     "Longest a job may run, in milliseconds."
-    flash_boot_type: Optional[FlashBootType] = Field(alias="flashBootType", default=None)
+    flash_boot_type: Optional[FlashBootType] = Field(
+        validation_alias="flashBootType", serialization_alias="flashBootType", default=None
+    )
     "Whether FlashBoot is on."
-    gpu_count: Optional[int] = Field(alias="gpuCount", default=None)
+    gpu_count: Optional[int] = Field(
+        validation_alias="gpuCount", serialization_alias="gpuCount", default=None
+    )
     "GPUs per worker."
-    gpu_ids: str = Field(alias="gpuIds")
+    gpu_ids: str = Field(validation_alias="gpuIds", serialization_alias="gpuIds")
     "GPU pools the workers may use, comma-separated."
     id: Optional[str] = None
     "Id of the endpoint to update; left out to create one."
-    idle_timeout: Optional[int] = Field(alias="idleTimeout", default=None)
+    idle_timeout: Optional[int] = Field(
+        validation_alias="idleTimeout", serialization_alias="idleTimeout", default=None
+    )
     "Seconds a worker stays up without work."
-    instance_ids: Optional[list[Optional[str]]] = Field(alias="instanceIds", default=None)
+    instance_ids: Optional[list[Optional[str]]] = Field(
+        validation_alias="instanceIds", serialization_alias="instanceIds", default=None
+    )
     "CPU instance types, for CPU endpoints."
     locations: Optional[str] = None
     "Country codes workers may run in, comma-separated; empty for anywhere."
-    min_cuda_version: Optional[str] = Field(alias="minCudaVersion", default=None)
+    min_cuda_version: Optional[str] = Field(
+        validation_alias="minCudaVersion", serialization_alias="minCudaVersion", default=None
+    )
     "Lowest CUDA version acceptable on worker hosts."
-    model_references: Optional[list[Optional[str]]] = Field(alias="modelReferences", default=None)
+    model_references: Optional[list[Optional[str]]] = Field(
+        validation_alias="modelReferences", serialization_alias="modelReferences", default=None
+    )
     "Models to cache on the workers' hosts."
     name: str
     "Endpoint name."
-    network_volume_id: Optional[str] = Field(alias="networkVolumeId", default=None)
+    network_volume_id: Optional[str] = Field(
+        validation_alias="networkVolumeId", serialization_alias="networkVolumeId", default=None
+    )
     "Network volume mounted in the workers; empty for none."
     network_volume_ids: Optional[list[Optional["EndpointNetworkVolumeInput"]]] = Field(
-        alias="networkVolumeIds", default=None
+        validation_alias="networkVolumeIds", serialization_alias="networkVolumeIds", default=None
     )
     "Network volumes in several data centers."
-    scaler_type: Optional[str] = Field(alias="scalerType", default=None)
+    scaler_type: Optional[str] = Field(
+        validation_alias="scalerType", serialization_alias="scalerType", default=None
+    )
     'How workers are scaled: "QUEUE_DELAY" or "REQUEST_COUNT".'
-    scaler_value: Optional[int] = Field(alias="scalerValue", default=None)
+    scaler_value: Optional[int] = Field(
+        validation_alias="scalerValue", serialization_alias="scalerValue", default=None
+    )
     "Parameter of the scaler."
-    template_id: str = Field(alias="templateId")
+    template_id: str = Field(validation_alias="templateId", serialization_alias="templateId")
     "Template the workers run."
-    workers_max: Optional[int] = Field(alias="workersMax", default=None)
+    workers_max: Optional[int] = Field(
+        validation_alias="workersMax", serialization_alias="workersMax", default=None
+    )
     "Most workers allowed."
-    workers_min: Optional[int] = Field(alias="workersMin", default=None)
+    workers_min: Optional[int] = Field(
+        validation_alias="workersMin", serialization_alias="workersMin", default=None
+    )
     "Fewest workers kept running."
 
 
 class EndpointNetworkVolumeInput(BaseModel):
     """A network volume to attach to an endpoint."""
 
-    data_center_id: Optional[str] = Field(alias="dataCenterId", default=None)
+    data_center_id: Optional[str] = Field(
+        validation_alias="dataCenterId", serialization_alias="dataCenterId", default=None
+    )
     "Data center of the volume."
-    network_volume_id: str = Field(alias="networkVolumeId")
+    network_volume_id: str = Field(
+        validation_alias="networkVolumeId", serialization_alias="networkVolumeId"
+    )
     "Network volume id."
 
 
@@ -93,36 +131,64 @@ class GpuLowestPriceInput(BaseModel):
     """Requirements under which the lowest GPU price is looked up."""
 
     allowed_cuda_versions: Optional[list[Optional[str]]] = Field(
-        alias="allowedCudaVersions", default=None
+        validation_alias="allowedCudaVersions",
+        serialization_alias="allowedCudaVersions",
+        default=None,
     )
     "CUDA versions acceptable."
     compliance: Optional[list[Optional[Compliance]]] = None
     "Certifications the data center must hold."
-    country_code: Optional[str] = Field(alias="countryCode", default=None)
+    country_code: Optional[str] = Field(
+        validation_alias="countryCode", serialization_alias="countryCode", default=None
+    )
     "Country to look in."
-    cuda_version: Optional[str] = Field(alias="cudaVersion", default=None)
+    cuda_version: Optional[str] = Field(
+        validation_alias="cudaVersion", serialization_alias="cudaVersion", default=None
+    )
     "Exact CUDA version required."
-    data_center_id: Optional[str] = Field(alias="dataCenterId", default=None)
+    data_center_id: Optional[str] = Field(
+        validation_alias="dataCenterId", serialization_alias="dataCenterId", default=None
+    )
     "Data center to look in."
-    gpu_count: Optional[int] = Field(alias="gpuCount", default=None)
+    gpu_count: Optional[int] = Field(
+        validation_alias="gpuCount", serialization_alias="gpuCount", default=None
+    )
     "Number of GPUs wanted."
-    include_ai_api: Optional[bool] = Field(alias="includeAiApi", default=None)
+    include_ai_api: Optional[bool] = Field(
+        validation_alias="includeAiApi", serialization_alias="includeAiApi", default=None
+    )
     "Count machines serving AI APIs too."
-    min_disk: Optional[int] = Field(alias="minDisk", default=None)
+    min_disk: Optional[int] = Field(
+        validation_alias="minDisk", serialization_alias="minDisk", default=None
+    )
     "Least free disk acceptable on the host, in GB."
-    min_download: Optional[int] = Field(alias="minDownload", default=None)
+    min_download: Optional[int] = Field(
+        validation_alias="minDownload", serialization_alias="minDownload", default=None
+    )
     "Least download bandwidth acceptable, in Mbps."
-    min_memory_in_gb: Optional[int] = Field(alias="minMemoryInGb", default=None)
+    min_memory_in_gb: Optional[int] = Field(
+        validation_alias="minMemoryInGb", serialization_alias="minMemoryInGb", default=None
+    )
     "Least memory acceptable, in GB."
-    min_upload: Optional[int] = Field(alias="minUpload", default=None)
+    min_upload: Optional[int] = Field(
+        validation_alias="minUpload", serialization_alias="minUpload", default=None
+    )
     "Least upload bandwidth acceptable, in Mbps."
-    min_vcpu_count: Optional[int] = Field(alias="minVcpuCount", default=None)
+    min_vcpu_count: Optional[int] = Field(
+        validation_alias="minVcpuCount", serialization_alias="minVcpuCount", default=None
+    )
     "Fewest vCPUs acceptable."
-    secure_cloud: Optional[bool] = Field(alias="secureCloud", default=None)
+    secure_cloud: Optional[bool] = Field(
+        validation_alias="secureCloud", serialization_alias="secureCloud", default=None
+    )
     "Secure cloud (true) or community cloud (false)."
-    support_public_ip: Optional[bool] = Field(alias="supportPublicIp", default=None)
+    support_public_ip: Optional[bool] = Field(
+        validation_alias="supportPublicIp", serialization_alias="supportPublicIp", default=None
+    )
     "Whether a public IP is needed."
-    total_disk: Optional[int] = Field(alias="totalDisk", default=None)
+    total_disk: Optional[int] = Field(
+        validation_alias="totalDisk", serialization_alias="totalDisk", default=None
+    )
     "Total disk needed, in GB."
 
 
@@ -138,101 +204,173 @@ class GpuTypeFilter(BaseModel):
 class PodBidResumeInput(BaseModel):
     """Which stopped spot pod to start, and the new bid."""
 
-    bid_per_gpu: Optional[float] = Field(alias="bidPerGpu", default=None)
+    bid_per_gpu: Optional[float] = Field(
+        validation_alias="bidPerGpu", serialization_alias="bidPerGpu", default=None
+    )
     "Bid per GPU, in US dollars per hour."
-    gpu_count: Optional[int] = Field(alias="gpuCount", default=None)
+    gpu_count: Optional[int] = Field(
+        validation_alias="gpuCount", serialization_alias="gpuCount", default=None
+    )
     "Number of GPUs to start with."
-    pod_id: str = Field(alias="podId")
+    pod_id: str = Field(validation_alias="podId", serialization_alias="podId")
     "Pod id."
 
 
 class PodFilter(BaseModel):
     """Selects one pod."""
 
-    pod_id: str = Field(alias="podId")
+    pod_id: str = Field(validation_alias="podId", serialization_alias="podId")
     "Pod id."
 
 
 class PodFindAndDeployOnDemandInput(BaseModel):
     """What to deploy for an on-demand GPU pod; fields left out take RunPod's defaults."""
 
-    ai_api_id: Optional[str] = Field(alias="aiApiId", default=None)
+    ai_api_id: Optional[str] = Field(
+        validation_alias="aiApiId", serialization_alias="aiApiId", default=None
+    )
     "AI API the pod serves, if any."
     allowed_cuda_versions: Optional[list[Optional[str]]] = Field(
-        alias="allowedCudaVersions", default=None
+        validation_alias="allowedCudaVersions",
+        serialization_alias="allowedCudaVersions",
+        default=None,
     )
     "CUDA versions acceptable on the host."
-    cloud_type: Optional[CloudTypeEnum] = Field(alias="cloudType", default=None)
+    cloud_type: Optional[CloudTypeEnum] = Field(
+        validation_alias="cloudType", serialization_alias="cloudType", default=None
+    )
     "Where the pod may be placed."
     compliance: Optional[list[Optional[Compliance]]] = None
     "Certifications the data center must hold."
-    compute_type: Optional[ComputeType] = Field(alias="computeType", default=None)
+    compute_type: Optional[ComputeType] = Field(
+        validation_alias="computeType", serialization_alias="computeType", default=None
+    )
     "GPU or CPU pod."
-    container_disk_in_gb: Optional[int] = Field(alias="containerDiskInGb", default=None)
+    container_disk_in_gb: Optional[int] = Field(
+        validation_alias="containerDiskInGb", serialization_alias="containerDiskInGb", default=None
+    )
     "Container disk in GB."
-    container_registry_auth_id: Optional[str] = Field(alias="containerRegistryAuthId", default=None)
+    container_registry_auth_id: Optional[str] = Field(
+        validation_alias="containerRegistryAuthId",
+        serialization_alias="containerRegistryAuthId",
+        default=None,
+    )
     "Registry credentials for a private image."
-    country_code: Optional[str] = Field(alias="countryCode", default=None)
+    country_code: Optional[str] = Field(
+        validation_alias="countryCode", serialization_alias="countryCode", default=None
+    )
     "Country to place the pod in."
-    cuda_version: Optional[str] = Field(alias="cudaVersion", default=None)
+    cuda_version: Optional[str] = Field(
+        validation_alias="cudaVersion", serialization_alias="cudaVersion", default=None
+    )
     "Exact CUDA version required on the host."
-    data_center_id: Optional[str] = Field(alias="dataCenterId", default=None)
+    data_center_id: Optional[str] = Field(
+        validation_alias="dataCenterId", serialization_alias="dataCenterId", default=None
+    )
     "Data center to place the pod in."
-    deploy_cost: Optional[float] = Field(alias="deployCost", default=None)
+    deploy_cost: Optional[float] = Field(
+        validation_alias="deployCost", serialization_alias="deployCost", default=None
+    )
     "Price the caller expects to pay per hour."
-    docker_args: Optional[str] = Field(alias="dockerArgs", default=None)
+    docker_args: Optional[str] = Field(
+        validation_alias="dockerArgs", serialization_alias="dockerArgs", default=None
+    )
     "Command-line arguments for the container."
     env: Optional[list[Optional["EnvironmentVariableInput"]]] = None
     "Environment variables of the container."
-    gpu_count: Optional[int] = Field(alias="gpuCount", default=None)
+    gpu_count: Optional[int] = Field(
+        validation_alias="gpuCount", serialization_alias="gpuCount", default=None
+    )
     "Number of GPUs."
-    gpu_type_id: Optional[str] = Field(alias="gpuTypeId", default=None)
+    gpu_type_id: Optional[str] = Field(
+        validation_alias="gpuTypeId", serialization_alias="gpuTypeId", default=None
+    )
     "GPU model id, as in `gpuTypes`."
-    gpu_type_id_list: Optional[list[Optional[str]]] = Field(alias="gpuTypeIdList", default=None)
+    gpu_type_id_list: Optional[list[Optional[str]]] = Field(
+        validation_alias="gpuTypeIdList", serialization_alias="gpuTypeIdList", default=None
+    )
     "GPU model ids to try in order."
-    image_name: Optional[str] = Field(alias="imageName", default=None)
+    image_name: Optional[str] = Field(
+        validation_alias="imageName", serialization_alias="imageName", default=None
+    )
     "Container image."
-    instance_ids: Optional[list[Optional[str]]] = Field(alias="instanceIds", default=None)
+    instance_ids: Optional[list[Optional[str]]] = Field(
+        validation_alias="instanceIds", serialization_alias="instanceIds", default=None
+    )
     "Specific instances to use."
-    min_cuda_version: Optional[str] = Field(alias="minCudaVersion", default=None)
+    min_cuda_version: Optional[str] = Field(
+        validation_alias="minCudaVersion", serialization_alias="minCudaVersion", default=None
+    )
     "Lowest CUDA version acceptable on the host."
-    min_disk: Optional[int] = Field(alias="minDisk", default=None)
+    min_disk: Optional[int] = Field(
+        validation_alias="minDisk", serialization_alias="minDisk", default=None
+    )
     "Least free disk acceptable on the host, in GB."
-    min_download: Optional[int] = Field(alias="minDownload", default=None)
+    min_download: Optional[int] = Field(
+        validation_alias="minDownload", serialization_alias="minDownload", default=None
+    )
     "Least download bandwidth acceptable, in Mbps."
-    min_memory_in_gb: Optional[int] = Field(alias="minMemoryInGb", default=None)
+    min_memory_in_gb: Optional[int] = Field(
+        validation_alias="minMemoryInGb", serialization_alias="minMemoryInGb", default=None
+    )
     "Least memory acceptable, in GB."
-    min_upload: Optional[int] = Field(alias="minUpload", default=None)
+    min_upload: Optional[int] = Field(
+        validation_alias="minUpload", serialization_alias="minUpload", default=None
+    )
     "Least upload bandwidth acceptable, in Mbps."
-    min_vcpu_count: Optional[int] = Field(alias="minVcpuCount", default=None)
+    min_vcpu_count: Optional[int] = Field(
+        validation_alias="minVcpuCount", serialization_alias="minVcpuCount", default=None
+    )
     "Fewest vCPUs acceptable."
     name: Optional[str] = None
     "Pod name."
-    network_volume_id: Optional[str] = Field(alias="networkVolumeId", default=None)
+    network_volume_id: Optional[str] = Field(
+        validation_alias="networkVolumeId", serialization_alias="networkVolumeId", default=None
+    )
     "Network volume to mount."
     port: Optional[Any] = None
     "Single exposed port (older field)."
     ports: Optional[str] = None
     'Exposed ports, like "8888/http,22/tcp".'
-    savings_plan: Optional["SavingsPlanInput"] = Field(alias="savingsPlan", default=None)
+    savings_plan: Optional["SavingsPlanInput"] = Field(
+        validation_alias="savingsPlan", serialization_alias="savingsPlan", default=None
+    )
     "Savings plan to buy with the pod."
-    start_jupyter: Optional[bool] = Field(alias="startJupyter", default=None)
+    start_jupyter: Optional[bool] = Field(
+        validation_alias="startJupyter", serialization_alias="startJupyter", default=None
+    )
     "Start Jupyter in the pod."
-    start_ssh: Optional[bool] = Field(alias="startSsh", default=None)
+    start_ssh: Optional[bool] = Field(
+        validation_alias="startSsh", serialization_alias="startSsh", default=None
+    )
     "Start an SSH server in the pod."
-    stop_after: Optional[Any] = Field(alias="stopAfter", default=None)
+    stop_after: Optional[Any] = Field(
+        validation_alias="stopAfter", serialization_alias="stopAfter", default=None
+    )
     "Stop the pod at this time."
-    support_public_ip: Optional[bool] = Field(alias="supportPublicIp", default=None)
+    support_public_ip: Optional[bool] = Field(
+        validation_alias="supportPublicIp", serialization_alias="supportPublicIp", default=None
+    )
     "Whether the pod needs a public IP."
-    template_id: Optional[str] = Field(alias="templateId", default=None)
+    template_id: Optional[str] = Field(
+        validation_alias="templateId", serialization_alias="templateId", default=None
+    )
     "Template to start from."
-    terminate_after: Optional[Any] = Field(alias="terminateAfter", default=None)
+    terminate_after: Optional[Any] = Field(
+        validation_alias="terminateAfter", serialization_alias="terminateAfter", default=None
+    )
     "Terminate the pod at this time."
-    volume_in_gb: Optional[int] = Field(alias="volumeInGb", default=None)
+    volume_in_gb: Optional[int] = Field(
+        validation_alias="volumeInGb", serialization_alias="volumeInGb", default=None
+    )
     "Pod volume in GB."
-    volume_key: Optional[str] = Field(alias="volumeKey", default=None)
+    volume_key: Optional[str] = Field(
+        validation_alias="volumeKey", serialization_alias="volumeKey", default=None
+    )
     "Encryption key for the volume."
-    volume_mount_path: Optional[str] = Field(alias="volumeMountPath", default=None)
+    volume_mount_path: Optional[str] = Field(
+        validation_alias="volumeMountPath", serialization_alias="volumeMountPath", default=None
+    )
     "Where the volume is mounted."
 
 
@@ -240,66 +378,118 @@ class PodRentInterruptableInput(BaseModel):
     """What to deploy for a spot (interruptible) pod."""
 
     allowed_cuda_versions: Optional[list[Optional[str]]] = Field(
-        alias="allowedCudaVersions", default=None
+        validation_alias="allowedCudaVersions",
+        serialization_alias="allowedCudaVersions",
+        default=None,
     )
     "CUDA versions acceptable on the host."
-    bid_per_gpu: Optional[float] = Field(alias="bidPerGpu", default=None)
+    bid_per_gpu: Optional[float] = Field(
+        validation_alias="bidPerGpu", serialization_alias="bidPerGpu", default=None
+    )
     "Bid per GPU, in US dollars per hour."
-    cloud_type: Optional[CloudTypeEnum] = Field(alias="cloudType", default=None)
+    cloud_type: Optional[CloudTypeEnum] = Field(
+        validation_alias="cloudType", serialization_alias="cloudType", default=None
+    )
     "Where the pod may be placed."
-    container_disk_in_gb: Optional[int] = Field(alias="containerDiskInGb", default=None)
+    container_disk_in_gb: Optional[int] = Field(
+        validation_alias="containerDiskInGb", serialization_alias="containerDiskInGb", default=None
+    )
     "Container disk in GB."
-    country_code: Optional[str] = Field(alias="countryCode", default=None)
+    country_code: Optional[str] = Field(
+        validation_alias="countryCode", serialization_alias="countryCode", default=None
+    )
     "Country to place the pod in."
-    cuda_version: Optional[str] = Field(alias="cudaVersion", default=None)
+    cuda_version: Optional[str] = Field(
+        validation_alias="cudaVersion", serialization_alias="cudaVersion", default=None
+    )
     "Exact CUDA version required on the host."
-    data_center_id: Optional[str] = Field(alias="dataCenterId", default=None)
+    data_center_id: Optional[str] = Field(
+        validation_alias="dataCenterId", serialization_alias="dataCenterId", default=None
+    )
     "Data center to place the pod in."
-    docker_args: Optional[str] = Field(alias="dockerArgs", default=None)
+    docker_args: Optional[str] = Field(
+        validation_alias="dockerArgs", serialization_alias="dockerArgs", default=None
+    )
     "Command-line arguments for the container."
     env: Optional[list[Optional["EnvironmentVariableInput"]]] = None
     "Environment variables of the container."
-    gpu_count: Optional[int] = Field(alias="gpuCount", default=None)
+    gpu_count: Optional[int] = Field(
+        validation_alias="gpuCount", serialization_alias="gpuCount", default=None
+    )
     "Number of GPUs."
-    gpu_type_id: Optional[str] = Field(alias="gpuTypeId", default=None)
+    gpu_type_id: Optional[str] = Field(
+        validation_alias="gpuTypeId", serialization_alias="gpuTypeId", default=None
+    )
     "GPU model id, as in `gpuTypes`."
-    image_name: Optional[str] = Field(alias="imageName", default=None)
+    image_name: Optional[str] = Field(
+        validation_alias="imageName", serialization_alias="imageName", default=None
+    )
     "Container image."
-    min_disk: Optional[int] = Field(alias="minDisk", default=None)
+    min_disk: Optional[int] = Field(
+        validation_alias="minDisk", serialization_alias="minDisk", default=None
+    )
     "Least free disk acceptable on the host, in GB."
-    min_download: Optional[int] = Field(alias="minDownload", default=None)
+    min_download: Optional[int] = Field(
+        validation_alias="minDownload", serialization_alias="minDownload", default=None
+    )
     "Least download bandwidth acceptable, in Mbps."
-    min_memory_in_gb: Optional[int] = Field(alias="minMemoryInGb", default=None)
+    min_memory_in_gb: Optional[int] = Field(
+        validation_alias="minMemoryInGb", serialization_alias="minMemoryInGb", default=None
+    )
     "Least memory acceptable, in GB."
-    min_upload: Optional[int] = Field(alias="minUpload", default=None)
+    min_upload: Optional[int] = Field(
+        validation_alias="minUpload", serialization_alias="minUpload", default=None
+    )
     "Least upload bandwidth acceptable, in Mbps."
-    min_vcpu_count: Optional[int] = Field(alias="minVcpuCount", default=None)
+    min_vcpu_count: Optional[int] = Field(
+        validation_alias="minVcpuCount", serialization_alias="minVcpuCount", default=None
+    )
     "Fewest vCPUs acceptable."
     name: Optional[str] = None
     "Pod name."
-    network_volume_id: Optional[str] = Field(alias="networkVolumeId", default=None)
+    network_volume_id: Optional[str] = Field(
+        validation_alias="networkVolumeId", serialization_alias="networkVolumeId", default=None
+    )
     "Network volume to mount."
     port: Optional[Any] = None
     "Single exposed port (older field)."
     ports: Optional[str] = None
     'Exposed ports, like "8888/http,22/tcp".'
-    start_jupyter: Optional[bool] = Field(alias="startJupyter", default=None)
+    start_jupyter: Optional[bool] = Field(
+        validation_alias="startJupyter", serialization_alias="startJupyter", default=None
+    )
     "Start Jupyter in the pod."
-    start_ssh: Optional[bool] = Field(alias="startSsh", default=None)
+    start_ssh: Optional[bool] = Field(
+        validation_alias="startSsh", serialization_alias="startSsh", default=None
+    )
     "Start an SSH server in the pod."
-    stop_after: Optional[Any] = Field(alias="stopAfter", default=None)
+    stop_after: Optional[Any] = Field(
+        validation_alias="stopAfter", serialization_alias="stopAfter", default=None
+    )
     "Stop the pod at this time."
-    support_public_ip: Optional[bool] = Field(alias="supportPublicIp", default=None)
+    support_public_ip: Optional[bool] = Field(
+        validation_alias="supportPublicIp", serialization_alias="supportPublicIp", default=None
+    )
     "Whether the pod needs a public IP."
-    template_id: Optional[str] = Field(alias="templateId", default=None)
+    template_id: Optional[str] = Field(
+        validation_alias="templateId", serialization_alias="templateId", default=None
+    )
     "Template to start from."
-    terminate_after: Optional[Any] = Field(alias="terminateAfter", default=None)
+    terminate_after: Optional[Any] = Field(
+        validation_alias="terminateAfter", serialization_alias="terminateAfter", default=None
+    )
     "Terminate the pod at this time."
-    volume_in_gb: Optional[int] = Field(alias="volumeInGb", default=None)
+    volume_in_gb: Optional[int] = Field(
+        validation_alias="volumeInGb", serialization_alias="volumeInGb", default=None
+    )
     "Pod volume in GB."
-    volume_key: Optional[str] = Field(alias="volumeKey", default=None)
+    volume_key: Optional[str] = Field(
+        validation_alias="volumeKey", serialization_alias="volumeKey", default=None
+    )
     "Encryption key for the volume."
-    volume_mount_path: Optional[str] = Field(alias="volumeMountPath", default=None)
+    volume_mount_path: Optional[str] = Field(
+        validation_alias="volumeMountPath", serialization_alias="volumeMountPath", default=None
+    )
     "Where the volume is mounted."
 
 
@@ -307,32 +497,42 @@ class PodResumeInput(BaseModel):
     """Which stopped on-demand pod to start, and with how many GPUs."""
 
     allowed_cuda_versions: Optional[list[Optional[str]]] = Field(
-        alias="allowedCudaVersions", default=None
+        validation_alias="allowedCudaVersions",
+        serialization_alias="allowedCudaVersions",
+        default=None,
     )
     "CUDA versions acceptable on the host."
-    compute_type: Optional[ComputeType] = Field(alias="computeType", default=None)
+    compute_type: Optional[ComputeType] = Field(
+        validation_alias="computeType", serialization_alias="computeType", default=None
+    )
     "GPU or CPU pod."
-    gpu_count: Optional[int] = Field(alias="gpuCount", default=None)
+    gpu_count: Optional[int] = Field(
+        validation_alias="gpuCount", serialization_alias="gpuCount", default=None
+    )
     "Number of GPUs to start with."
-    pod_id: str = Field(alias="podId")
+    pod_id: str = Field(validation_alias="podId", serialization_alias="podId")
     "Pod id."
-    sync_machine: Optional[bool] = Field(alias="syncMachine", default=None)
+    sync_machine: Optional[bool] = Field(
+        validation_alias="syncMachine", serialization_alias="syncMachine", default=None
+    )
     "Keep the pod on the machine it was on."
 
 
 class PodStopInput(BaseModel):
     """Which pod to stop."""
 
-    increment_version: Optional[bool] = Field(alias="incrementVersion", default=None)
+    increment_version: Optional[bool] = Field(
+        validation_alias="incrementVersion", serialization_alias="incrementVersion", default=None
+    )
     "Bump the pod's version on stop."
-    pod_id: str = Field(alias="podId")
+    pod_id: str = Field(validation_alias="podId", serialization_alias="podId")
     "Pod id."
 
 
 class PodTerminateInput(BaseModel):
     """Which pod to terminate."""
 
-    pod_id: str = Field(alias="podId")
+    pod_id: str = Field(validation_alias="podId", serialization_alias="podId")
     "Pod id."
 
 
@@ -350,25 +550,37 @@ class SaveRegistryAuthInput(BaseModel):
 class SaveTemplateInput(BaseModel):
     """A template to create or update."""
 
-    advanced_start: Optional[bool] = Field(alias="advancedStart", default=None)
+    advanced_start: Optional[bool] = Field(
+        validation_alias="advancedStart", serialization_alias="advancedStart", default=None
+    )
     "Whether the start script is used."
     category: Optional[str] = None
     'Kind of workload, like "NVIDIA" or "CPU".'
-    container_disk_in_gb: int = Field(alias="containerDiskInGb")
+    container_disk_in_gb: int = Field(
+        validation_alias="containerDiskInGb", serialization_alias="containerDiskInGb"
+    )
     "Container disk in GB."
-    container_registry_auth_id: Optional[str] = Field(alias="containerRegistryAuthId", default=None)
+    container_registry_auth_id: Optional[str] = Field(
+        validation_alias="containerRegistryAuthId",
+        serialization_alias="containerRegistryAuthId",
+        default=None,
+    )
     "Registry credentials for a private image."
-    docker_args: str = Field(alias="dockerArgs")
+    docker_args: str = Field(validation_alias="dockerArgs", serialization_alias="dockerArgs")
     "Command-line arguments for the container; may be empty."
     env: list[Optional["EnvironmentVariableInput"]]
     "Environment variables of the container."
     id: Optional[str] = None
     "Id of the template to update; left out to create one."
-    image_name: str = Field(alias="imageName")
+    image_name: str = Field(validation_alias="imageName", serialization_alias="imageName")
     "Container image."
-    is_public: Optional[bool] = Field(alias="isPublic", default=None)
+    is_public: Optional[bool] = Field(
+        validation_alias="isPublic", serialization_alias="isPublic", default=None
+    )
     "Whether everyone can use it."
-    is_serverless: Optional[bool] = Field(alias="isServerless", default=None)
+    is_serverless: Optional[bool] = Field(
+        validation_alias="isServerless", serialization_alias="isServerless", default=None
+    )
     "Whether the template is for serverless workers."
     name: str
     "Template name."
@@ -376,33 +588,45 @@ class SaveTemplateInput(BaseModel):
     'Exposed ports, like "8888/http,22/tcp".'
     readme: Optional[str] = None
     "Markdown shown with the template."
-    start_jupyter: Optional[bool] = Field(alias="startJupyter", default=None)
+    start_jupyter: Optional[bool] = Field(
+        validation_alias="startJupyter", serialization_alias="startJupyter", default=None
+    )
     "Start Jupyter in pods."
-    start_script: Optional[str] = Field(alias="startScript", default=None)
+    start_script: Optional[str] = Field(
+        validation_alias="startScript", serialization_alias="startScript", default=None
+    )
     "Script run at start."
-    start_ssh: Optional[bool] = Field(alias="startSsh", default=None)
+    start_ssh: Optional[bool] = Field(
+        validation_alias="startSsh", serialization_alias="startSsh", default=None
+    )
     "Start an SSH server in pods."
-    volume_in_gb: int = Field(alias="volumeInGb")
+    volume_in_gb: int = Field(validation_alias="volumeInGb", serialization_alias="volumeInGb")
     "Pod volume in GB; 0 for none."
-    volume_mount_path: Optional[str] = Field(alias="volumeMountPath", default=None)
+    volume_mount_path: Optional[str] = Field(
+        validation_alias="volumeMountPath", serialization_alias="volumeMountPath", default=None
+    )
     "Where the volume is mounted."
 
 
 class SavingsPlanInput(BaseModel):
     """A prepaid plan bought with a pod."""
 
-    plan_length: Optional[str] = Field(alias="planLength", default=None)
+    plan_length: Optional[str] = Field(
+        validation_alias="planLength", serialization_alias="planLength", default=None
+    )
     'Length of the plan, like "1 month".'
-    upfront_cost: Optional[float] = Field(alias="upfrontCost", default=None)
+    upfront_cost: Optional[float] = Field(
+        validation_alias="upfrontCost", serialization_alias="upfrontCost", default=None
+    )
     "Amount paid up front, in US dollars."
 
 
 class UpdateEndpointTemplateInput(BaseModel):
     """Which endpoint gets which template."""
 
-    endpoint_id: str = Field(alias="endpointId")
+    endpoint_id: str = Field(validation_alias="endpointId", serialization_alias="endpointId")
     "Endpoint id."
-    template_id: str = Field(alias="templateId")
+    template_id: str = Field(validation_alias="templateId", serialization_alias="templateId")
     "Template id."
 
 
@@ -431,48 +655,80 @@ class UpdateRegistryAuthInput(BaseModel):
 class UpdateUserSettingsInput(BaseModel):
     """Settings the caller may change on their account."""
 
-    pub_key: Optional[str] = Field(alias="pubKey", default=None)
+    pub_key: Optional[str] = Field(
+        validation_alias="pubKey", serialization_alias="pubKey", default=None
+    )
     "New SSH public keys, one per line; replaces the stored ones."
 
 
 class deployCpuPodInput(BaseModel):
     """What to deploy for a CPU-only pod."""
 
-    cloud_type: Optional[CloudTypeEnum] = Field(alias="cloudType", default=None)
+    cloud_type: Optional[CloudTypeEnum] = Field(
+        validation_alias="cloudType", serialization_alias="cloudType", default=None
+    )
     "Where the pod may be placed."
-    container_disk_in_gb: Optional[int] = Field(alias="containerDiskInGb", default=None)
+    container_disk_in_gb: Optional[int] = Field(
+        validation_alias="containerDiskInGb", serialization_alias="containerDiskInGb", default=None
+    )
     "Container disk in GB."
-    country_code: Optional[str] = Field(alias="countryCode", default=None)
+    country_code: Optional[str] = Field(
+        validation_alias="countryCode", serialization_alias="countryCode", default=None
+    )
     "Country to place the pod in."
-    data_center_id: Optional[str] = Field(alias="dataCenterId", default=None)
+    data_center_id: Optional[str] = Field(
+        validation_alias="dataCenterId", serialization_alias="dataCenterId", default=None
+    )
     "Data center to place the pod in."
-    docker_args: Optional[str] = Field(alias="dockerArgs", default=None)
+    docker_args: Optional[str] = Field(
+        validation_alias="dockerArgs", serialization_alias="dockerArgs", default=None
+    )
     "Command-line arguments for the container."
     env: Optional[list[Optional["EnvironmentVariableInput"]]] = None
     "Environment variables of the container."
-    image_name: Optional[str] = Field(alias="imageName", default=None)
+    image_name: Optional[str] = Field(
+        validation_alias="imageName", serialization_alias="imageName", default=None
+    )
     "Container image."
-    instance_id: Optional[str] = Field(alias="instanceId", default=None)
+    instance_id: Optional[str] = Field(
+        validation_alias="instanceId", serialization_alias="instanceId", default=None
+    )
     'CPU instance type, like "cpu3c-2-4".'
-    min_download: Optional[int] = Field(alias="minDownload", default=None)
+    min_download: Optional[int] = Field(
+        validation_alias="minDownload", serialization_alias="minDownload", default=None
+    )
     "Least download bandwidth acceptable, in Mbps."
-    min_upload: Optional[int] = Field(alias="minUpload", default=None)
+    min_upload: Optional[int] = Field(
+        validation_alias="minUpload", serialization_alias="minUpload", default=None
+    )
     "Least upload bandwidth acceptable, in Mbps."
     name: Optional[str] = None
     "Pod name."
-    network_volume_id: Optional[str] = Field(alias="networkVolumeId", default=None)
+    network_volume_id: Optional[str] = Field(
+        validation_alias="networkVolumeId", serialization_alias="networkVolumeId", default=None
+    )
     "Network volume to mount."
     ports: Optional[str] = None
     'Exposed ports, like "8888/http,22/tcp".'
-    start_jupyter: Optional[bool] = Field(alias="startJupyter", default=None)
+    start_jupyter: Optional[bool] = Field(
+        validation_alias="startJupyter", serialization_alias="startJupyter", default=None
+    )
     "Start Jupyter in the pod."
-    start_ssh: Optional[bool] = Field(alias="startSsh", default=None)
+    start_ssh: Optional[bool] = Field(
+        validation_alias="startSsh", serialization_alias="startSsh", default=None
+    )
     "Start an SSH server in the pod."
-    template_id: Optional[str] = Field(alias="templateId", default=None)
+    template_id: Optional[str] = Field(
+        validation_alias="templateId", serialization_alias="templateId", default=None
+    )
     "Template to start from."
-    volume_key: Optional[str] = Field(alias="volumeKey", default=None)
+    volume_key: Optional[str] = Field(
+        validation_alias="volumeKey", serialization_alias="volumeKey", default=None
+    )
     "Encryption key for the volume."
-    volume_mount_path: Optional[str] = Field(alias="volumeMountPath", default=None)
+    volume_mount_path: Optional[str] = Field(
+        validation_alias="volumeMountPath", serialization_alias="volumeMountPath", default=None
+    )
     "Where the volume is mounted."
 
 

@@ -14,7 +14,7 @@ class NetworkVolumes(BaseModel):
 
 class NetworkVolumesMyself(BaseModel):
     network_volumes: Optional[list[Optional["NetworkVolumesMyselfNetworkVolumes"]]] = Field(
-        alias="networkVolumes"
+        validation_alias="networkVolumes", serialization_alias="networkVolumes"
     )
 
 

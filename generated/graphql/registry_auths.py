@@ -15,7 +15,9 @@ class RegistryAuths(BaseModel):
 class RegistryAuthsMyself(BaseModel):
     container_registry_creds: Optional[
         list[Optional["RegistryAuthsMyselfContainerRegistryCreds"]]
-    ] = Field(alias="containerRegistryCreds")
+    ] = Field(
+        validation_alias="containerRegistryCreds", serialization_alias="containerRegistryCreds"
+    )
 
 
 RegistryAuthsMyselfContainerRegistryCreds = RegistryAuthFields

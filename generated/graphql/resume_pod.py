@@ -9,7 +9,9 @@ from .fragments import PodFields
 
 
 class ResumePod(BaseModel):
-    pod_resume: Optional["ResumePodPodResume"] = Field(alias="podResume")
+    pod_resume: Optional["ResumePodPodResume"] = Field(
+        validation_alias="podResume", serialization_alias="podResume"
+    )
 
 
 ResumePodPodResume = PodFields

@@ -9,7 +9,9 @@ from .fragments import EndpointFields
 
 
 class SaveEndpoint(BaseModel):
-    save_endpoint: Optional["SaveEndpointSaveEndpoint"] = Field(alias="saveEndpoint")
+    save_endpoint: Optional["SaveEndpointSaveEndpoint"] = Field(
+        validation_alias="saveEndpoint", serialization_alias="saveEndpoint"
+    )
 
 
 SaveEndpointSaveEndpoint = EndpointFields

@@ -9,7 +9,9 @@ from .fragments import TemplateFields
 
 
 class SaveTemplate(BaseModel):
-    save_template: Optional["SaveTemplateSaveTemplate"] = Field(alias="saveTemplate")
+    save_template: Optional["SaveTemplateSaveTemplate"] = Field(
+        validation_alias="saveTemplate", serialization_alias="saveTemplate"
+    )
 
 
 SaveTemplateSaveTemplate = TemplateFields

@@ -9,7 +9,9 @@ from .fragments import PodFields
 
 
 class StopPod(BaseModel):
-    pod_stop: Optional["StopPodPodStop"] = Field(alias="podStop")
+    pod_stop: Optional["StopPodPodStop"] = Field(
+        validation_alias="podStop", serialization_alias="podStop"
+    )
 
 
 StopPodPodStop = PodFields

@@ -14,7 +14,7 @@ class Templates(BaseModel):
 
 class TemplatesMyself(BaseModel):
     pod_templates: Optional[list[Optional["TemplatesMyselfPodTemplates"]]] = Field(
-        alias="podTemplates"
+        validation_alias="podTemplates", serialization_alias="podTemplates"
     )
 
 

@@ -8,4 +8,6 @@ from .base_model import BaseModel
 
 
 class TerminatePod(BaseModel):
-    pod_terminate: Optional[Any] = Field(alias="podTerminate")
+    pod_terminate: Optional[Any] = Field(
+        validation_alias="podTerminate", serialization_alias="podTerminate"
+    )

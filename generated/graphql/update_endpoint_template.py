@@ -10,7 +10,7 @@ from .fragments import EndpointFields
 
 class UpdateEndpointTemplate(BaseModel):
     update_endpoint_template: Optional["UpdateEndpointTemplateUpdateEndpointTemplate"] = Field(
-        alias="updateEndpointTemplate"
+        validation_alias="updateEndpointTemplate", serialization_alias="updateEndpointTemplate"
     )
 
 

@@ -10,7 +10,7 @@ from .fragments import NetworkVolumeFields
 
 class UpdateNetworkVolume(BaseModel):
     update_network_volume: Optional["UpdateNetworkVolumeUpdateNetworkVolume"] = Field(
-        alias="updateNetworkVolume"
+        validation_alias="updateNetworkVolume", serialization_alias="updateNetworkVolume"
     )
 
 

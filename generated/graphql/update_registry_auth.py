@@ -10,7 +10,7 @@ from .fragments import RegistryAuthFields
 
 class UpdateRegistryAuth(BaseModel):
     update_registry_auth: Optional["UpdateRegistryAuthUpdateRegistryAuth"] = Field(
-        alias="updateRegistryAuth"
+        validation_alias="updateRegistryAuth", serialization_alias="updateRegistryAuth"
     )
 
 

@@ -10,7 +10,7 @@ from .fragments import UserFields
 
 class UpdateUserSettings(BaseModel):
     update_user_settings: Optional["UpdateUserSettingsUpdateUserSettings"] = Field(
-        alias="updateUserSettings"
+        validation_alias="updateUserSettings", serialization_alias="updateUserSettings"
     )
 
 

@@ -216,7 +216,7 @@ def _placeholder(annotation: Any) -> Any:
 
 def _answer(model: type[BaseModel], **overrides: Any) -> dict[str, Any]:
     fields = {
-        field.alias or name: _placeholder(field.annotation)
+        str(field.validation_alias or field.alias or name): _placeholder(field.annotation)
         for name, field in model.model_fields.items()
     }
     return {**fields, **overrides}
@@ -258,7 +258,7 @@ def test_the_async_client_omits_unset_variables_and_rejects_unknown_options() ->
     answer = asyncio.run(client.gpu_types())
     assert answer.gpu_types == []
     assert sent[0]["variables"] == {}
-    with pytest.raises(TypeError, match="unexpected keyword arguments: timeout"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'timeout'"):
         asyncio.run(client.gpu_types(timeout=3))
 
 
