@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 from runpod_typed._version import __version__
 
 if TYPE_CHECKING:
-    from runpod_typed._client import AsyncRunpod, Runpod, RunpodFactory
+    from runpod_typed._client import AsyncRunpod, ClientOptions, Runpod, RunpodFactory
     from runpod_typed._config import ApiKeySource
     from runpod_typed._endpoint import AsyncEndpoint, Endpoint
     from runpod_typed._errors import (
         APIStatusError,
         AuthenticationError,
         BadRequestError,
+        ClientClosedError,
         ConfigurationError,
         GraphQLError,
         InvalidRequestError,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
         OutputValidationError,
         PayloadTooLargeError,
         PermissionDeniedError,
+        PodNotFound,
         RateLimitError,
         RequestTooLargeError,
         ResponseFormatError,
@@ -42,7 +44,6 @@ if TYPE_CHECKING:
     )
     from runpod_typed._job import AsyncJob, Job
     from runpod_typed._options import Policy, S3Config
-    from runpod_typed._pods import PodNotFound
     from runpod_typed._polling import PollingOptions
     from runpod_typed._ratelimit import RateLimit, RateLimiter
     from runpod_typed._retry import RetryPolicy
@@ -52,6 +53,7 @@ _EXPORTS = {
     "Runpod": "_client",
     "AsyncRunpod": "_client",
     "RunpodFactory": "_client",
+    "ClientOptions": "_client",
     "ApiKeySource": "_config",
     "Endpoint": "_endpoint",
     "AsyncEndpoint": "_endpoint",
@@ -60,7 +62,6 @@ _EXPORTS = {
     "Policy": "_options",
     "S3Config": "_options",
     "PollingOptions": "_polling",
-    "PodNotFound": "_pods",
     "RateLimit": "_ratelimit",
     "RateLimiter": "_ratelimit",
     "RetryPolicy": "_retry",
@@ -74,6 +75,7 @@ _EXPORTS = {
             "APIStatusError",
             "AuthenticationError",
             "BadRequestError",
+            "ClientClosedError",
             "ConfigurationError",
             "GraphQLError",
             "InvalidRequestError",
@@ -86,6 +88,7 @@ _EXPORTS = {
             "OutputValidationError",
             "PayloadTooLargeError",
             "PermissionDeniedError",
+            "PodNotFound",
             "RateLimitError",
             "RequestTooLargeError",
             "ResponseFormatError",
@@ -106,6 +109,8 @@ __all__ = [
     "AsyncRunpod",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
+    "ClientOptions",
     "ConfigurationError",
     "Endpoint",
     "GraphQLError",

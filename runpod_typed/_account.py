@@ -1,28 +1,20 @@
 """Account helpers on the control plane: GPU catalogue, user settings, registry credentials.
 
 Like `_pods.py`: keyword arguments in, generated models out, each helper one
-flow over the generated client so `Account` and `AsyncAccount` share it.
+flow over the generated flow client, so `Account` and `AsyncAccount` share it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from runpod_typed._errors import InvalidRequestError, RunpodError
-from runpod_typed._flow import AsyncDrive, Drive, Flow, Invoke
+from runpod_typed._flow import AsyncDrive, Drive, Effect, Flow
+from runpod_typed._generated.graphql import input_types as inputs
 
 if TYPE_CHECKING:
-    from runpod_typed._generated.graphql import (
-        CreateRegistryAuth,
-        GpuTypes,
-        GpuTypesGpuTypes,
-        Myself,
-        RegistryAuthFields,
-        RegistryAuths,
-        UpdateRegistryAuth,
-        UpdateUserSettings,
-        UserFields,
-    )
+    from runpod_typed._generated.graphql import GpuTypesGpuTypes, RegistryAuthFields, UserFields
+    from runpod_typed._generated.graphql.flows import RunpodGraphQLFlows
 
 V = TypeVar("V")
 
@@ -40,25 +32,20 @@ def _present(value: V | None, what: str) -> V:
 
 
 class AccountFlows:
-    """Every account helper as a flow over one generated client (sync or async)."""
+    """Every account helper as a flow over the generated flow client."""
 
-    def __init__(self, graphql: Any) -> None:
+    def __init__(self, graphql: RunpodGraphQLFlows[Effect]) -> None:
         self.graphql = graphql
 
     def gpus(self, gpu_count: int | None) -> Flow[list[GpuTypesGpuTypes]]:
-        from runpod_typed._generated.graphql import GpuLowestPriceInput
-
-        price = None if gpu_count is None else GpuLowestPriceInput(gpu_count=gpu_count)
-        answer: GpuTypes = yield Invoke(lambda: self.graphql.gpu_types(lowest_price=price))
+        price = None if gpu_count is None else inputs.GpuLowestPriceInput(gpu_count=gpu_count)
+        answer = yield from self.graphql.gpu_types(lowest_price=price)
         return [gpu for gpu in answer.gpu_types or [] if gpu is not None]
 
     def gpu(self, gpu_id: str, gpu_count: int) -> Flow[GpuTypesGpuTypes]:
-        from runpod_typed._generated.graphql import GpuLowestPriceInput, GpuTypeFilter
-
-        wanted = GpuTypeFilter(id=_text("gpu id", gpu_id))
-        price = GpuLowestPriceInput(gpu_count=gpu_count)
-        answer: GpuTypes = yield Invoke(
-            lambda: self.graphql.gpu_types(input=wanted, lowest_price=price)
+        answer = yield from self.graphql.gpu_types(
+            input=inputs.GpuTypeFilter(id=_text("gpu id", gpu_id)),
+            lowest_price=inputs.GpuLowestPriceInput(gpu_count=gpu_count),
         )
         found = [gpu for gpu in answer.gpu_types or [] if gpu is not None]
         if not found:
@@ -66,62 +53,50 @@ class AccountFlows:
         return found[0]
 
     def user(self) -> Flow[UserFields]:
-        answer: Myself = yield Invoke(self.graphql.myself)
+        answer = yield from self.graphql.myself()
         return _present(answer.myself, "the user")
 
     def update_user_settings(self, pub_key: str) -> Flow[UserFields]:
-        from runpod_typed._generated.graphql import UpdateUserSettingsInput
-
-        settings = UpdateUserSettingsInput(pub_key=pub_key)
-        answer: UpdateUserSettings = yield Invoke(
-            lambda: self.graphql.update_user_settings(input=settings)
-        )
+        settings = inputs.UpdateUserSettingsInput(pub_key=pub_key)
+        answer = yield from self.graphql.update_user_settings(input=settings)
         return _present(answer.update_user_settings, "the user")
 
     def registry_auths(self) -> Flow[list[RegistryAuthFields]]:
-        answer: RegistryAuths = yield Invoke(self.graphql.registry_auths)
+        answer = yield from self.graphql.registry_auths()
         creds = answer.myself.container_registry_creds if answer.myself else None
         return [cred for cred in creds or [] if cred is not None]
 
     def create_registry_auth(
         self, name: str, username: str, password: str
     ) -> Flow[RegistryAuthFields]:
-        from runpod_typed._generated.graphql import SaveRegistryAuthInput
-
-        new = SaveRegistryAuthInput(
+        new = inputs.SaveRegistryAuthInput(
             name=_text("name", name),
             username=_text("username", username),
             password=_text("password", password),
         )
-        answer: CreateRegistryAuth = yield Invoke(
-            lambda: self.graphql.create_registry_auth(input=new)
-        )
+        answer = yield from self.graphql.create_registry_auth(input=new)
         return _present(answer.save_registry_auth, "the credentials")
 
     def update_registry_auth(
         self, registry_auth_id: str, username: str, password: str
     ) -> Flow[RegistryAuthFields]:
-        from runpod_typed._generated.graphql import UpdateRegistryAuthInput
-
-        change = UpdateRegistryAuthInput(
+        change = inputs.UpdateRegistryAuthInput(
             id=_text("registry auth id", registry_auth_id),
             username=_text("username", username),
             password=_text("password", password),
         )
-        answer: UpdateRegistryAuth = yield Invoke(
-            lambda: self.graphql.update_registry_auth(input=change)
-        )
+        answer = yield from self.graphql.update_registry_auth(input=change)
         return _present(answer.update_registry_auth, "the credentials")
 
     def delete_registry_auth(self, registry_auth_id: str) -> Flow[None]:
         auth_id = _text("registry auth id", registry_auth_id)
-        yield Invoke(lambda: self.graphql.delete_registry_auth(registry_auth_id=auth_id))
+        yield from self.graphql.delete_registry_auth(registry_auth_id=auth_id)
 
 
 class Account:
     """`rp.account`: GPU types and prices, the user, container registry credentials."""
 
-    def __init__(self, graphql: Any, drive: Drive) -> None:
+    def __init__(self, graphql: RunpodGraphQLFlows[Effect], drive: Drive) -> None:
         self._flows = AccountFlows(graphql)
         self._drive = drive
 
@@ -161,7 +136,7 @@ class Account:
 class AsyncAccount:
     """The awaitable twin of `Account`."""
 
-    def __init__(self, graphql: Any, drive: AsyncDrive) -> None:
+    def __init__(self, graphql: RunpodGraphQLFlows[Effect], drive: AsyncDrive) -> None:
         self._flows = AccountFlows(graphql)
         self._drive = drive
 

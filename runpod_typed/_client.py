@@ -2,25 +2,34 @@
 
 A client owns (or borrows, from a factory or the caller) one httpx connection
 pool, and one `Transport` with the key, URLs, retry policy and rate limiter.
-Closing a client releases the pool only if the client owns it.
+Closing a client releases the pool only if the client owns it; either way the
+client refuses further requests with `ClientClosedError`.
+
+The options the three constructors share are declared once, as `ClientOptions`
+(PEP 692 `**kwargs` types), and checked at construction: a misspelt name or a
+value of the wrong kind is a `ConfigurationError` there, not a failure later.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import cached_property
-from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from types import NoneType, TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
+from typing_extensions import TypedDict, Unpack
 
 from runpod_typed._config import ApiKeyProvider, ApiKeySource, resolve_urls
+from runpod_typed._deadline import Deadline
 from runpod_typed._endpoint import AsyncEndpoint, Endpoint
-from runpod_typed._flow import Flow, run_async, run_sync
+from runpod_typed._errors import ClientClosedError, ConfigurationError
+from runpod_typed._flow import Effect, Flow, run_async, run_sync
 from runpod_typed._graphql import graphql_call, invalid_answer
-from runpod_typed._logging import debug_from_env, enable_debug
+from runpod_typed._logging import debug_from_env, enable_debug, redact
 from runpod_typed._polling import DEFAULT_POLLING, PollingOptions
 from runpod_typed._ratelimit import RateLimiter
 from runpod_typed._retry import RetryPolicy
@@ -30,12 +39,90 @@ if TYPE_CHECKING:
     from runpod_typed._account import Account, AsyncAccount
     from runpod_typed._generated.graphql.async_client import AsyncRunpodGraphQLClient
     from runpod_typed._generated.graphql.client import RunpodGraphQLClient
+    from runpod_typed._generated.graphql.flows import RunpodGraphQLFlows
     from runpod_typed._pods import AsyncPods, Pods
 
 T = TypeVar("T")
 
 #: Connection pool sized for fan-out: map() with concurrency 200 keeps 200 requests open.
 DEFAULT_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=256)
+#: The default for `timeout=`: seconds one request may take (long-polls add their wait).
+DEFAULT_TIMEOUT = 30.0
+
+
+class ClientOptions(TypedDict, total=False):
+    """The options of `Runpod`, `AsyncRunpod` and `RunpodFactory`; every one may be left out."""
+
+    profile: str | None
+    """Profile of ~/.runpod/config.toml to take the key from (default: RUNPOD_PROFILE, else
+    "default"); only used when neither api_key= nor RUNPOD_API_KEY gives the key."""
+    config_path: str | os.PathLike[str] | None
+    """Where the config file is (default ~/.runpod/config.toml)."""
+    api_base_url: str | None
+    """Control-plane host (default RUNPOD_API_BASE_URL, else https://api.runpod.io)."""
+    endpoint_base_url: str | None
+    """Job API root including /v2 (default RUNPOD_ENDPOINT_BASE_URL, else https://api.runpod.ai/v2)."""
+    allow_insecure_http: bool
+    """Accept plain http:// to hosts other than loopback (default False)."""
+    timeout: float
+    """Seconds one request may take, > 0 (default 30; long-polls add the wait they ask for)."""
+    retry: RetryPolicy | None
+    """Retries of failed requests (None: the default `RetryPolicy()`)."""
+    rate_limits: bool | RateLimiter
+    """RunPod's published limits (True, the default), none (False), or your own limiter."""
+    polling: PollingOptions | None
+    """How waits poll when long-poll is not available, and their default timeout."""
+    cancel_on_exit: bool
+    """Cancel a remote job when the caller gives up on it (default True)."""
+    debug: bool
+    """Log requests, retries and state changes through the `runpod_typed` logger."""
+
+
+#: What each option accepts at run time (the TypedDict is for type checkers), and how to say so.
+_ACCEPTS: dict[str, tuple[tuple[type, ...], str]] = {
+    "profile": ((str, NoneType), "a profile name (str) or None"),
+    "config_path": ((str, os.PathLike, NoneType), "a path (str or os.PathLike) or None"),
+    "api_base_url": ((str, NoneType), "a URL (str) or None"),
+    "endpoint_base_url": ((str, NoneType), "a URL (str) or None"),
+    "allow_insecure_http": ((bool,), "True or False"),
+    "timeout": ((int, float), "a positive number of seconds"),
+    "retry": ((RetryPolicy, NoneType), "a RetryPolicy, or None for the default"),
+    "rate_limits": ((bool, RateLimiter), "True, False or a RateLimiter"),
+    "polling": ((PollingOptions, NoneType), "a PollingOptions, or None for the default"),
+    "cancel_on_exit": ((bool,), "True or False"),
+    "debug": ((bool,), "True or False"),
+}
+
+
+def checked_options(options: Mapping[str, object], owner: str) -> ClientOptions:
+    """`options` if every name is an option and every value fits it; else ConfigurationError."""
+    unknown = sorted(set(options) - _ACCEPTS.keys())
+    if unknown:
+        named = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, _ACCEPTS, n=1)
+            named.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ConfigurationError(
+            f"{owner}() got unknown option{'s' if len(named) > 1 else ''} {', '.join(named)}; "
+            f"its options are: {', '.join(_ACCEPTS)}"
+        )
+    for name, value in options.items():
+        if not _fits(name, value):
+            wanted = _ACCEPTS[name][1]
+            shown = redact(repr(value))
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            raise ConfigurationError(
+                f"{owner}(): {name}= must be {wanted}, got {shown} ({type(value).__name__})"
+            )
+    return cast(ClientOptions, options)
+
+
+def _fits(name: str, value: object) -> bool:
+    if name == "timeout":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        return math.isfinite(value) and value > 0
+    return isinstance(value, _ACCEPTS[name][0])
 
 
 def _async_pool(timeout: float | None) -> httpx.AsyncClient:
@@ -51,64 +138,61 @@ def _limiter(rate_limits: bool | RateLimiter) -> RateLimiter:
     return RateLimiter() if rate_limits else RateLimiter.disabled()
 
 
-def _transport(
-    api_key: ApiKeySource | None,
-    *,
-    profile: str | None,
-    config_path: Path | None,
-    api_base_url: str | None,
-    endpoint_base_url: str | None,
-    allow_insecure_http: bool,
-    timeout: float,
-    retry: RetryPolicy | None,
-    rate_limits: bool | RateLimiter,
-    debug: bool,
-) -> Transport:
-    if debug or debug_from_env(os.environ):
-        enable_debug()
-    limiter = _limiter(rate_limits)
-    return Transport(
-        keys=ApiKeyProvider(api_key, profile=profile, config_path=config_path),
-        urls=resolve_urls(api_base_url, endpoint_base_url, allow_insecure_http=allow_insecure_http),
-        retry=retry or RetryPolicy(),
-        limiter=limiter,
-        timeout=timeout,
-    )
+class _ClientKeys(ApiKeyProvider):
+    """The client's key provider, which refuses once the client (or its pool) is closed.
+
+    The transport asks for the key right before every request it sends, so this is
+    the one check that every endpoint, job and GraphQL call of a client passes
+    through, whichever object (an `Endpoint`, a `Job`) holds the pool.
+    """
+
+    def __init__(
+        self,
+        source: ApiKeySource | None,
+        *,
+        closed: Callable[[], str | None],
+        profile: str | None,
+        config_path: str | os.PathLike[str] | None,
+    ) -> None:
+        super().__init__(source, profile=profile, config_path=config_path)
+        self._closed = closed
+
+    def get(self) -> str:
+        reason = self._closed()
+        if reason is not None:
+            raise ClientClosedError(reason)
+        return super().get()
 
 
 class _ClientBase:
     """Settings shared by the blocking and the async client."""
 
-    def __init__(
-        self,
-        api_key: ApiKeySource | None = None,
-        *,
-        profile: str | None = None,
-        config_path: Path | None = None,
-        api_base_url: str | None = None,
-        endpoint_base_url: str | None = None,
-        allow_insecure_http: bool = False,
-        timeout: float = 30.0,
-        retry: RetryPolicy | None = None,
-        rate_limits: bool | RateLimiter = True,
-        polling: PollingOptions = DEFAULT_POLLING,
-        cancel_on_exit: bool = True,
-        debug: bool = False,
-    ) -> None:
-        self._transport = _transport(
+    _http: httpx.Client | httpx.AsyncClient
+
+    def __init__(self, api_key: ApiKeySource | None, options: Mapping[str, object]) -> None:
+        settings = checked_options(options, type(self).__name__)
+        if settings.get("debug", False) or debug_from_env(os.environ):
+            enable_debug()
+        keys = _ClientKeys(
             api_key,
-            profile=profile,
-            config_path=config_path,
-            api_base_url=api_base_url,
-            endpoint_base_url=endpoint_base_url,
-            allow_insecure_http=allow_insecure_http,
-            timeout=timeout,
-            retry=retry,
-            rate_limits=rate_limits,
-            debug=debug,
+            closed=self._closed_reason,
+            profile=settings.get("profile"),
+            config_path=settings.get("config_path"),
         )
-        self.polling = polling
-        self.cancel_on_exit = cancel_on_exit
+        self._closed = False
+        self._transport = Transport(
+            keys=keys,
+            urls=resolve_urls(
+                settings.get("api_base_url"),
+                settings.get("endpoint_base_url"),
+                allow_insecure_http=settings.get("allow_insecure_http", False),
+            ),
+            retry=settings.get("retry") or RetryPolicy(),
+            limiter=_limiter(settings.get("rate_limits", True)),
+            timeout=settings.get("timeout", DEFAULT_TIMEOUT),
+        )
+        self.polling = settings.get("polling") or DEFAULT_POLLING
+        self.cancel_on_exit = settings.get("cancel_on_exit", True)
 
     def __repr__(self) -> str:
         urls = self._transport.urls
@@ -120,6 +204,37 @@ class _ClientBase:
     def _endpoint_kwargs(self) -> dict[str, Any]:
         return {"polling": self.polling, "cancel_on_exit": self.cancel_on_exit}
 
+    @cached_property
+    def _graphql_flows(self) -> RunpodGraphQLFlows[Effect]:
+        """The generated flow client: what the pod and account helpers compose."""
+        from runpod_typed._generated.graphql.flows import RunpodGraphQLFlows
+
+        transport = self._transport
+        return RunpodGraphQLFlows(
+            send=lambda payload: graphql_call(transport, payload), invalid=invalid_answer
+        )
+
+    def _closed_reason(self) -> str | None:
+        """Why this client may send no more requests, or None while it may."""
+        name = type(self).__name__
+        if self._closed:
+            return (
+                f"this {name} was closed (by close() or the end of its `with` block), so "
+                f"nothing was sent; make a new {name} for more requests"
+            )
+        if self._http.is_closed:
+            return (
+                f"the connection pool of this {name} was closed (by its RunpodFactory, or by "
+                "the owner of the http_client= it was given), so nothing was sent; make a new "
+                "client"
+            )
+        return None
+
+    def _check_open(self) -> None:
+        reason = self._closed_reason()
+        if reason is not None:
+            raise ClientClosedError(reason)
+
 
 class Runpod(_ClientBase):
     """Blocking client. Use as a context manager, or call `close()`.
@@ -128,14 +243,21 @@ class Runpod(_ClientBase):
     else RUNPOD_API_KEY, else ~/.runpod/config.toml (`profile`, default "default").
     """
 
+    _http: httpx.Client
+
     def __init__(
         self,
         api_key: ApiKeySource | None = None,
         *,
         http_client: httpx.Client | None = None,
-        **options: Any,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        super().__init__(api_key, **options)
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise ConfigurationError(
+                f"Runpod(): http_client= must be an httpx.Client, got {type(http_client).__name__}"
+                " (AsyncRunpod takes an httpx.AsyncClient)"
+            )
+        super().__init__(api_key, options)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             limits=DEFAULT_LIMITS, timeout=self._transport.timeout
@@ -160,24 +282,30 @@ class Runpod(_ClientBase):
         """Pod helpers: create, stop, resume, terminate, wait until running."""
         from runpod_typed._pods import Pods
 
-        return Pods(self.graphql, self.polling, self._drive)
+        return Pods(self._graphql_flows, self.polling, self._drive)
 
     @cached_property
     def account(self) -> Account:
         """Account helpers: GPU types and prices, the user, registry credentials."""
         from runpod_typed._account import Account
 
-        return Account(self.graphql, self._drive)
+        return Account(self._graphql_flows, self._drive)
 
-    def _drive(self, flow: Flow[T]) -> T:
-        return run_sync(self._http, flow)
+    def _drive(self, flow: Flow[T], *, deadline: Deadline | None = None) -> T:
+        return run_sync(self._http, flow, deadline=deadline)
 
     def close(self) -> None:
-        """Release the connection pool (unless it belongs to a factory or the caller)."""
+        """Release the connection pool (unless it belongs to a factory or the caller).
+
+        Requests made through this client afterwards (by its endpoints, jobs,
+        `graphql`, `pods`, ...) raise `ClientClosedError`. Closing twice is fine.
+        """
+        self._closed = True
         if self._owns_http:
             self._http.close()
 
     def __enter__(self) -> Runpod:
+        self._check_open()
         return self
 
     def __exit__(
@@ -192,14 +320,21 @@ class Runpod(_ClientBase):
 class AsyncRunpod(_ClientBase):
     """Async client (asyncio or trio through anyio); the same surface as `Runpod`."""
 
+    _http: httpx.AsyncClient
+
     def __init__(
         self,
         api_key: ApiKeySource | None = None,
         *,
         http_client: httpx.AsyncClient | None = None,
-        **options: Any,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        super().__init__(api_key, **options)
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ConfigurationError(
+                "AsyncRunpod(): http_client= must be an httpx.AsyncClient, got "
+                f"{type(http_client).__name__} (Runpod takes an httpx.Client)"
+            )
+        super().__init__(api_key, options)
         self._owns_http = http_client is None
         self._http = http_client or _async_pool(self._transport.timeout)
 
@@ -219,22 +354,25 @@ class AsyncRunpod(_ClientBase):
     def pods(self) -> AsyncPods:
         from runpod_typed._pods import AsyncPods
 
-        return AsyncPods(self.graphql, self.polling, self._drive)
+        return AsyncPods(self._graphql_flows, self.polling, self._drive)
 
     @cached_property
     def account(self) -> AsyncAccount:
         from runpod_typed._account import AsyncAccount
 
-        return AsyncAccount(self.graphql, self._drive)
+        return AsyncAccount(self._graphql_flows, self._drive)
 
-    def _drive(self, flow: Flow[T]) -> Awaitable[T]:
-        return run_async(self._http, flow)
+    def _drive(self, flow: Flow[T], *, deadline: Deadline | None = None) -> Awaitable[T]:
+        return run_async(self._http, flow, deadline=deadline)
 
     async def close(self) -> None:
+        """See `Runpod.close`."""
+        self._closed = True
         if self._owns_http:
             await self._http.aclose()
 
     async def __aenter__(self) -> AsyncRunpod:
+        self._check_open()
         return self
 
     async def __aexit__(
@@ -254,12 +392,14 @@ class RunpodFactory:
     Options given here (URLs, retry, polling, ...) apply to every client made.
     """
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, **options: Unpack[ClientOptions]) -> None:
         if "api_key" in options:
-            raise TypeError("RunpodFactory takes no api_key: pass each tenant's key to client()")
-        self._options = options
+            raise ConfigurationError(
+                "RunpodFactory() takes no api_key: pass each tenant's key to client()"
+            )
+        self._options = checked_options(options, "RunpodFactory")
         # One limiter for all tenants: RunPod's limits are per endpoint, and ids are global.
-        options["rate_limits"] = _limiter(options.get("rate_limits", True))
+        self._options["rate_limits"] = _limiter(options.get("rate_limits", True))
         self._http: httpx.Client | None = None
         self._async_http: httpx.AsyncClient | None = None
 

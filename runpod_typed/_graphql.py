@@ -66,6 +66,22 @@ def _errors_in(body: str) -> list[dict[str, Any]] | None:
     return None
 
 
+def says_not_found(error: GraphQLError) -> bool:
+    """Whether every error in the answer means "no such object".
+
+    Apollo servers (RunPod's among them) tag it `extensions.code == "NOT_FOUND"`;
+    RunPod's own resolvers also answer with messages like "Pod not found".
+    """
+    return bool(error.errors) and all(_not_found(entry) for entry in error.errors)
+
+
+def _not_found(entry: dict[str, Any]) -> bool:
+    extensions = entry.get("extensions")
+    if isinstance(extensions, dict) and extensions.get("code") == "NOT_FOUND":
+        return True
+    return "not found" in str(entry.get("message", "")).lower()
+
+
 def invalid_answer(exc: Exception, data: dict[str, Any]) -> ResponseFormatError:
     """What the generated clients raise when an answer does not fit the operation's models."""
     first = str(exc).splitlines()

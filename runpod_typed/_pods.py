@@ -2,68 +2,54 @@
 
 The generated GraphQL client already types every operation; this adds what it
 cannot: friendly keyword arguments for the common actions, unwrapping of the
-answer, and `wait_until_running` / `wait_until_stopped` (polling with the same
-`PollingOptions` as jobs). Each helper is one flow (see `_flow.py`) whose
-`Invoke` effects call the generated client, so `Pods` and `AsyncPods` share it.
+answer, RunPod's "not found" as `PodNotFound`, and `wait_until_running` /
+`wait_until_stopped` (polling with the same `PollingOptions` as jobs). Each
+helper is one flow (see `_flow.py`) over the generated *flow* client, whose
+operations `yield from` the GraphQL send: `Pods` and `AsyncPods` run the same
+flow under their one driver.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from typing_extensions import TypedDict, Unpack
 
-from runpod_typed._errors import InvalidRequestError, RunpodError
-from runpod_typed._flow import AsyncDrive, Drive, Flow, Invoke, Sleep
-from runpod_typed._polling import Backoff, PollingOptions, remaining
+from runpod_typed._deadline import Deadline, remaining
+from runpod_typed._errors import GraphQLError, InvalidRequestError, PodNotFound, RunpodError
+from runpod_typed._flow import Effect, Flow, Sleep
+from runpod_typed._generated.graphql import CloudTypeEnum, PodStatus
+from runpod_typed._generated.graphql import input_types as inputs
+from runpod_typed._graphql import says_not_found
+from runpod_typed._polling import Backoff, PollingOptions
 
 if TYPE_CHECKING:
-    from runpod_typed._generated.graphql import (
-        BidResumePod,
-        CreatePod,
-        CreateSpotPod,
-        Pod,
-        PodFields,
-        ResumePod,
-        StopPod,
-    )
-    from runpod_typed._generated.graphql import (
-        Pods as PodsAnswer,
-    )
-    from runpod_typed._generated.graphql.async_client import AsyncRunpodGraphQLClient
-    from runpod_typed._generated.graphql.client import RunpodGraphQLClient
+    from runpod_typed._generated.graphql import PodFields
+    from runpod_typed._generated.graphql.flows import RunpodGraphQLFlows
 
 T = TypeVar("T")
 
-
-class PodNotFound(RunpodError, LookupError):
-    """The control plane knows no pod with this id (or it was terminated)."""
+__all__ = ["AsyncPods", "PodNotFound", "PodSpec", "Pods"]
 
 
 class PodFlows:
-    """Every pod helper as a flow over one generated client (sync or async)."""
+    """Every pod helper as a flow over the generated flow client."""
 
-    def __init__(self, graphql: RunpodGraphQLClient | AsyncRunpodGraphQLClient) -> None:
+    def __init__(self, graphql: RunpodGraphQLFlows[Effect]) -> None:
         self.graphql = graphql
 
     def list(self) -> Flow[list[PodFields]]:
-        answer: PodsAnswer = yield Invoke(self.graphql.pods)
+        answer = yield from self.graphql.pods()
         pods = answer.myself.pods if answer.myself else None
         return [pod for pod in pods or [] if pod is not None]
 
     def get(self, pod_id: str) -> Flow[PodFields]:
-        from runpod_typed._generated.graphql.input_types import PodFilter
-
-        answer: Pod = yield Invoke(
-            lambda: self.graphql.pod(input=PodFilter(pod_id=_pod_id(pod_id)))
-        )
-        return _found(answer.pod, pod_id, "(it may have been terminated)")
+        wanted = inputs.PodFilter(pod_id=_pod_id(pod_id))
+        answer = yield from _about_pod(self.graphql.pod(input=wanted), pod_id, FOUND_NO_MORE)
+        return _found(answer.pod, pod_id, FOUND_NO_MORE)
 
     def create(self, spot: bool, fields: dict[str, Any]) -> Flow[PodFields]:
-        from runpod_typed._generated.graphql import input_types as inputs
-
         env = fields.pop("env", None)
         if env is not None:
             fields["env"] = [
@@ -72,15 +58,13 @@ class PodFlows:
             ]
         clean = {key: value for key, value in fields.items() if value is not None}
         if spot:
-            spot_input = inputs.PodRentInterruptableInput(**clean)
-            spot_answer: CreateSpotPod = yield Invoke(
-                lambda: self.graphql.create_spot_pod(input=spot_input)
+            spot_answer = yield from self.graphql.create_spot_pod(
+                input=inputs.PodRentInterruptableInput(**clean)
             )
             pod = spot_answer.pod_rent_interruptable
         else:
-            demand_input = inputs.PodFindAndDeployOnDemandInput(**clean)
-            demand_answer: CreatePod = yield Invoke(
-                lambda: self.graphql.create_pod(input=demand_input)
+            demand_answer = yield from self.graphql.create_pod(
+                input=inputs.PodFindAndDeployOnDemandInput(**clean)
             )
             pod = demand_answer.pod_find_and_deploy_on_demand
         if pod is None:
@@ -88,59 +72,93 @@ class PodFlows:
         return pod
 
     def stop(self, pod_id: str) -> Flow[PodFields]:
-        from runpod_typed._generated.graphql.input_types import PodStopInput
-
-        answer: StopPod = yield Invoke(
-            lambda: self.graphql.stop_pod(input=PodStopInput(pod_id=_pod_id(pod_id)))
-        )
+        stop = self.graphql.stop_pod(input=inputs.PodStopInput(pod_id=_pod_id(pod_id)))
+        answer = yield from _about_pod(stop, pod_id, "to stop")
         return _found(answer.pod_stop, pod_id, "to stop")
 
     def resume(self, pod_id: str, gpu_count: int, bid_per_gpu: float | None) -> Flow[PodFields]:
-        from runpod_typed._generated.graphql import input_types as inputs
-
         if bid_per_gpu is None:
             resume = inputs.PodResumeInput(pod_id=_pod_id(pod_id), gpu_count=gpu_count)
-            resumed: ResumePod = yield Invoke(lambda: self.graphql.resume_pod(input=resume))
+            resumed = yield from _about_pod(
+                self.graphql.resume_pod(input=resume), pod_id, "to resume"
+            )
             pod = resumed.pod_resume
         else:
             bid = inputs.PodBidResumeInput(
                 pod_id=_pod_id(pod_id), gpu_count=gpu_count, bid_per_gpu=bid_per_gpu
             )
-            bid_resumed: BidResumePod = yield Invoke(lambda: self.graphql.bid_resume_pod(input=bid))
+            bid_resumed = yield from _about_pod(
+                self.graphql.bid_resume_pod(input=bid), pod_id, "to resume"
+            )
             pod = bid_resumed.pod_bid_resume
         return _found(pod, pod_id, "to resume")
 
     def terminate(self, pod_id: str) -> Flow[None]:
-        from runpod_typed._generated.graphql.input_types import PodTerminateInput
-
-        yield Invoke(
-            lambda: self.graphql.terminate_pod(input=PodTerminateInput(pod_id=_pod_id(pod_id)))
+        terminate = self.graphql.terminate_pod(
+            input=inputs.PodTerminateInput(pod_id=_pod_id(pod_id))
         )
+        yield from _about_pod(terminate, pod_id, "to terminate")
 
     def wait(
-        self, pod_id: str, wanted: str, options: PollingOptions, timeout: float | None
+        self, pod_id: str, wanted: PodStatus, options: PollingOptions, timeout: float | None
+    ) -> tuple[Flow[PodFields], Deadline | None]:
+        """The wait for the pod to be `wanted`, and the deadline its driver must hold."""
+        deadline = options.deadline(timeout, f"pod {pod_id} to be {wanted.value}")
+        return self._poll(pod_id, wanted, options, deadline), deadline
+
+    def _poll(
+        self, pod_id: str, wanted: PodStatus, options: PollingOptions, deadline: Deadline | None
     ) -> Flow[PodFields]:
         """Poll the pod until its status is `wanted` (RUNNING also needs its runtime up)."""
-        deadline = options.deadline(timeout, time.monotonic())
         backoff = Backoff(options)
-        what = f"pod {pod_id} to be {wanted}"
         while True:
             pod = yield from self.get(pod_id)
-            status = str(pod.desired_status.value) if pod.desired_status else None
-            if status == wanted and (wanted != "RUNNING" or pod.runtime is not None):
+            status = pod.desired_status
+            if status is wanted and (wanted is not PodStatus.RUNNING or pod.runtime is not None):
                 return pod
-            if status == "TERMINATED":
+            if status is PodStatus.TERMINATED:
                 raise PodNotFound(
-                    f"pod {pod_id} was terminated while waiting for it to be {wanted}"
+                    f"pod {pod_id} was terminated while waiting for it to be {wanted.value}",
+                    pod_id=pod_id,
                 )
-            yield Sleep(min(backoff.delay(), remaining(deadline, what)))
+            yield Sleep(min(backoff.delay(), remaining(deadline)))
+
+
+class Drive(Protocol):
+    """Runs a flow to its result with blocking I/O, every request and sleep within `deadline`."""
+
+    def __call__(self, flow: Flow[T], /, *, deadline: Deadline | None = None) -> T: ...
+
+
+class AsyncDrive(Protocol):
+    """Runs a flow to its result with async I/O, every request and sleep within `deadline`."""
+
+    def __call__(self, flow: Flow[T], /, *, deadline: Deadline | None = None) -> Awaitable[T]: ...
+
+
+#: What `get` says of a pod RunPod does not know.
+FOUND_NO_MORE = "(it may have been terminated)"
+
+
+def _about_pod(operation: Flow[T], pod_id: str, doing: str) -> Flow[T]:
+    """Run one operation on a pod; RunPod's "not found" answer becomes `PodNotFound`."""
+    try:
+        return (yield from operation)
+    except GraphQLError as exc:
+        if not says_not_found(exc):
+            raise
+        raise PodNotFound(_no_pod(pod_id, doing), pod_id=pod_id) from exc
 
 
 def _found(pod: PodFields | None, pod_id: str, doing: str) -> PodFields:
     """The pod RunPod answered with; None means it knows no such pod."""
     if pod is None:
-        raise PodNotFound(f"no pod with id {pod_id!r} {doing}")
+        raise PodNotFound(_no_pod(pod_id, doing), pod_id=pod_id)
     return pod
+
+
+def _no_pod(pod_id: str, doing: str) -> str:
+    return f"no pod with id {pod_id!r} {doing}"
 
 
 def _pod_id(pod_id: str) -> str:
@@ -155,7 +173,8 @@ class PodSpec(TypedDict, total=False):
     image_name: str | None
     gpu_type_id: str | None
     gpu_count: int | None
-    cloud_type: str | None
+    cloud_type: CloudTypeEnum | None
+    """Where to deploy (`CloudTypeEnum.ALL` when left out)."""
     container_disk_in_gb: int | None
     volume_in_gb: int | None
     volume_mount_path: str | None
@@ -181,14 +200,16 @@ def _create_fields(name: str, spec: PodSpec) -> dict[str, Any]:
         **spec,
         "name": name,
         "gpu_count": gpu_count,
-        "cloud_type": spec.get("cloud_type") or "ALL",
+        "cloud_type": spec.get("cloud_type") or CloudTypeEnum.ALL,
     }
 
 
 class Pods:
     """`rp.pods`: list, get, create (on-demand or spot), stop, resume, terminate, wait."""
 
-    def __init__(self, graphql: Any, polling: PollingOptions, drive: Drive) -> None:
+    def __init__(
+        self, graphql: RunpodGraphQLFlows[Effect], polling: PollingOptions, drive: Drive
+    ) -> None:
         self._flows = PodFlows(graphql)
         self._polling = polling
         self._drive = drive
@@ -218,20 +239,26 @@ class Pods:
     def wait_until_running(
         self, pod_id: str, *, polling: PollingOptions | None = None, timeout: float | None = None
     ) -> PodFields:
-        flow = self._flows.wait(pod_id, "RUNNING", polling or self._polling, timeout)
-        return self._drive(flow)
+        flow, deadline = self._flows.wait(
+            pod_id, PodStatus.RUNNING, polling or self._polling, timeout
+        )
+        return self._drive(flow, deadline=deadline)
 
     def wait_until_stopped(
         self, pod_id: str, *, polling: PollingOptions | None = None, timeout: float | None = None
     ) -> PodFields:
-        flow = self._flows.wait(pod_id, "EXITED", polling or self._polling, timeout)
-        return self._drive(flow)
+        flow, deadline = self._flows.wait(
+            pod_id, PodStatus.EXITED, polling or self._polling, timeout
+        )
+        return self._drive(flow, deadline=deadline)
 
 
 class AsyncPods:
     """The awaitable twin of `Pods`."""
 
-    def __init__(self, graphql: Any, polling: PollingOptions, drive: AsyncDrive) -> None:
+    def __init__(
+        self, graphql: RunpodGraphQLFlows[Effect], polling: PollingOptions, drive: AsyncDrive
+    ) -> None:
         self._flows = PodFlows(graphql)
         self._polling = polling
         self._drive = drive
@@ -260,11 +287,15 @@ class AsyncPods:
     async def wait_until_running(
         self, pod_id: str, *, polling: PollingOptions | None = None, timeout: float | None = None
     ) -> PodFields:
-        flow = self._flows.wait(pod_id, "RUNNING", polling or self._polling, timeout)
-        return await self._drive(flow)
+        flow, deadline = self._flows.wait(
+            pod_id, PodStatus.RUNNING, polling or self._polling, timeout
+        )
+        return await self._drive(flow, deadline=deadline)
 
     async def wait_until_stopped(
         self, pod_id: str, *, polling: PollingOptions | None = None, timeout: float | None = None
     ) -> PodFields:
-        flow = self._flows.wait(pod_id, "EXITED", polling or self._polling, timeout)
-        return await self._drive(flow)
+        flow, deadline = self._flows.wait(
+            pod_id, PodStatus.EXITED, polling or self._polling, timeout
+        )
+        return await self._drive(flow, deadline=deadline)

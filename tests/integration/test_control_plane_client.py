@@ -7,8 +7,15 @@ from typing import Any
 
 import pytest
 
-from runpod_typed import AsyncRunpod, GraphQLError, PollingOptions, Runpod, WaitTimeout
-from runpod_typed._pods import PodNotFound
+from runpod_typed import (
+    AsyncRunpod,
+    GraphQLError,
+    PodNotFound,
+    PollingOptions,
+    Runpod,
+    WaitTimeout,
+)
+from runpod_typed.graphql import CloudTypeEnum, PodStatus
 
 FAST = PollingOptions(first_delay=0.02, max_delay=0.1)
 
@@ -33,19 +40,29 @@ def test_pod_lifecycle(rp: Runpod) -> None:
         name="train",
         image_name="runpod/pytorch:2.4.0",
         gpu_type_id="NVIDIA GeForce RTX 4090",
-        cloud_type="SECURE",
+        cloud_type=CloudTypeEnum.SECURE,
         env={"HF_TOKEN": "x"},
     )
     running = rp.pods.wait_until_running(pod.id, timeout=10)
     assert running.runtime is not None
     assert pod.id in [p.id for p in rp.pods.list()]
     rp.pods.stop(pod.id)
-    assert rp.pods.wait_until_stopped(pod.id, timeout=10).desired_status is not None
+    assert rp.pods.wait_until_stopped(pod.id, timeout=10).desired_status is PodStatus.EXITED
     rp.pods.resume(pod.id, gpu_count=1)
     rp.pods.wait_until_running(pod.id, timeout=10)
     rp.pods.terminate(pod.id)
     with pytest.raises(PodNotFound):
         rp.pods.wait_until_running(pod.id, timeout=10)
+
+
+def test_an_unknown_pod_is_pod_not_found_not_a_bare_graphql_error(rp: Runpod) -> None:
+    with pytest.raises(PodNotFound) as caught:
+        rp.pods.get("missing")
+    assert caught.value.pod_id == "missing"
+    assert isinstance(caught.value.__cause__, GraphQLError)  # RunPod's own answer is kept
+    for call in (rp.pods.stop, rp.pods.resume, rp.pods.terminate):
+        with pytest.raises(PodNotFound, match="no pod with id 'missing'"):
+            call("missing")
 
 
 def test_unavailable_gpu_is_graphql_error_with_path(rp: Runpod) -> None:
@@ -78,6 +95,8 @@ async def test_async_pods_and_graphql(runpod_emulator: Any) -> None:
         await rp.pods.terminate(pod.id)
         with pytest.raises(PodNotFound):
             await rp.pods.wait_until_running(pod.id, timeout=10)
+        with pytest.raises(PodNotFound):
+            await rp.pods.get("missing")
 
 
 def test_account_helpers(rp: Runpod) -> None:

@@ -49,3 +49,22 @@ async def async_usage(rp: AsyncRunpod) -> None:
     assert_type(job.stream(str), AsyncIterator[str])
     assert_type(await ep.map([{"p": 1}], output_type=int), list[int])
     assert_type(await ep.map([{"p": 1}], return_exceptions=True), list[Any])
+
+
+def client_options() -> None:
+    from runpod_typed import ClientOptions, PollingOptions, RetryPolicy, RunpodFactory
+
+    options: ClientOptions = {"timeout": 10, "polling": PollingOptions(first_delay=0.5)}
+    Runpod("key", **options)
+    Runpod("key", retry=RetryPolicy(max_attempts=2), rate_limits=False, timeout=2.5)
+    AsyncRunpod(api_base_url="http://127.0.0.1:8000", allow_insecure_http=True, debug=True)
+    RunpodFactory(endpoint_base_url="https://api.runpod.ai/v2", cancel_on_exit=False)
+
+
+def control_plane(rp: Runpod) -> None:
+    from runpod_typed.graphql import CloudTypeEnum, PodFields, PodFilter, PodStatus
+
+    pod = rp.pods.create(name="x", image_name="img", cloud_type=CloudTypeEnum.SECURE)
+    assert_type(pod, PodFields)
+    assert_type(pod.desired_status, PodStatus)
+    assert_type(rp.graphql.pod(input=PodFilter(pod_id=pod.id)).pod, PodFields | None)
