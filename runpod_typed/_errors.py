@@ -22,6 +22,19 @@ def excerpt(text: str, limit: int = BODY_EXCERPT_CHARS) -> str:
 class RunpodError(Exception):
     """Root of every error raised by runpod-typed."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle by state, not by constructor: subclasses take keyword-only arguments,
+        # which Exception's default reduction cannot replay (a ProcessPoolExecutor
+        # worker raising one would break the pool).
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[RunpodError], args: tuple[Any, ...], state: dict[str, Any]) -> RunpodError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigurationError(RunpodError, ValueError):
     """The client was set up wrong: a missing key, a bad URL, an invalid option."""

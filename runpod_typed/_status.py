@@ -127,6 +127,12 @@ class JobStatus:
         parsed = parse_wire(JobStatusResponse, raw, "job status")
         if not parsed.id and not job_id:
             raise ResponseFormatError("job status: the answer has no job id", body=str(raw))
+        if parsed.id and job_id and parsed.id != job_id:
+            raise ResponseFormatError(
+                f"job status: asked about job {job_id}, but the answer is about job "
+                f"{parsed.id}; it was refused (a proxy or cache may be mixing answers up)",
+                body=str(raw),
+            )
         return cls(
             id=parsed.id or job_id,
             state=parsed.status,

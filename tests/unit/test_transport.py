@@ -13,6 +13,7 @@ from runpod_typed import (
     AuthenticationError,
     JobState,
     NotFoundError,
+    PollingOptions,
     RateLimitError,
     ResponseFormatError,
     RetryPolicy,
@@ -294,3 +295,19 @@ def test_a_server_without_long_poll_is_asked_again_later(monkeypatch: pytest.Mon
         now[0] += _transport.LONG_POLL_REPROBE_SECONDS
         assert job.output() == "ok"  # asked again
     assert paths == ["status-sync", "status", "status", "status-sync", "status"]
+
+
+def test_an_answer_about_another_job_is_refused() -> None:
+    """A status, a wait or a cancel answered with another job's id never yields its output."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=job_json(output="someone else's", job_id="other"))
+
+    with client(handler) as rp:
+        job = rp.endpoint("ep").job("j1")
+        with pytest.raises(ResponseFormatError, match=r"asked about job j1.*about job other"):
+            job.status()
+        with pytest.raises(ResponseFormatError, match="about job other"):
+            job.cancel()
+        with pytest.raises(ResponseFormatError, match="about job other"):
+            job.output(polling=PollingOptions(first_delay=0.01, max_delay=0.01), timeout=30)
