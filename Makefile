@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 OFFICIAL_VENV := .official-venv
 OFFICIAL_RUNPOD := runpod==1.12.0
 URL ?= https://api.runpod.io/graphql
+V2_URL ?= https://api.runpod.io/v2/openapi.json
 
 .PHONY: help setup venv official-venv test demo generate check-generated pull-schema schema-diff bench bench-quick lint typecheck pytest clean
 
@@ -45,11 +46,11 @@ generate: venv ## regenerate generated/ from schema/ and codegen/ (never edit it
 check-generated: venv ## fail if generated/ differs from a fresh generation
 	$(PY) -m codegen.generate --check generated
 
-pull-schema: venv ## introspect URL into schema/runpod.graphql (OPENAPI_URL= for REST v2)
-	$(PY) -m codegen.pull_schema --url '$(URL)' --out schema/runpod.graphql $(if $(OPENAPI_URL),--openapi-url '$(OPENAPI_URL)')
+pull-schema: venv ## GraphQL by introspection from URL (URL= skips it); REST v2 from V2_URL or V2_FILE (V2_URL= skips it)
+	$(PY) -m codegen.pull_schema $(if $(URL),--url '$(URL)' --out schema/runpod.graphql,--no-graphql) $(if $(V2_FILE),--v2-file '$(V2_FILE)',$(if $(V2_URL),--v2-url '$(V2_URL)')) $(if $(OPENAPI_URL),--openapi-url '$(OPENAPI_URL)')
 
-schema-diff: venv ## breaking and dangerous schema changes (OLD=, NEW=, URL_GIVEN=1)
-	$(PY) -m codegen.schema_diff $(if $(OLD),--old '$(OLD)') $(if $(NEW),--new '$(NEW)') $(if $(URL_GIVEN),--url '$(URL)')
+schema-diff: venv ## breaking/dangerous changes and additions (OLD=, NEW=, URL_GIVEN=1, URL=; V2_OLD=, V2_FILE=, V2_URL=)
+	$(PY) -m codegen.schema_diff $(if $(URL),$(if $(OLD),--old '$(OLD)') $(if $(NEW),--new '$(NEW)') $(if $(URL_GIVEN),--url '$(URL)'),--no-graphql) $(if $(V2_OLD),--v2-old '$(V2_OLD)') $(if $(V2_FILE),--v2-file '$(V2_FILE)',$(if $(V2_URL),--v2-url '$(V2_URL)'))
 
 pytest: venv official-venv ## the whole test suite (unit, integration, typing, examples, compat, reliability)
 	$(PY) -m pytest -q
