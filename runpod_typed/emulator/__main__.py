@@ -1,7 +1,8 @@
 """Command line: serve the emulator until SIGINT/SIGTERM.
 
 Prints exactly one line, ``READY http://HOST:PORT``, once it accepts connections
-(with ``--port 0`` the port is the one the system picked).
+(with ``--port 0`` the port is the one the system picked). Worker processes
+(``--worker``) start then; their output goes to stderr.
 """
 
 from __future__ import annotations
@@ -54,7 +55,27 @@ def _parser() -> argparse.ArgumentParser:
             "Default: ids echo/sleep/tokens/fail use those built-ins, others 'demo'."
         ),
     )
-    parser.add_argument("--workers", type=int, default=4, help="workers per endpoint")
+    parser.add_argument(
+        "--worker",
+        action="append",
+        default=[],
+        metavar='"[ENDPOINT_ID=]FILE [ARGS...]"',
+        help=(
+            "a real worker file (one that calls runpod.serverless.start), run as its own "
+            "process(es) in FILE's folder with the environment RunPod gives a worker; "
+            "one quoted argument, e.g. --worker 'mock=handler.py --generator'. Without "
+            "ENDPOINT_ID=: every endpoint id without a handler or worker of its own. "
+            "Repeatable."
+        ),
+    )
+    parser.add_argument(
+        "--worker-python",
+        metavar="PYTHON",
+        help="the interpreter for worker files, with the runpod package (default: this one)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=4, help="workers (or worker processes) per endpoint"
+    )
     parser.add_argument("--faults", type=FaultSpec.parse, help="fault spec (see below)")
     parser.add_argument(
         "--no-rate-limits", action="store_true", help="do not enforce RunPod's rate limits"
@@ -92,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             long_poll=not args.no_long_poll,
             pod_transition_seconds=args.pod_transition_seconds,
             webhook_retry_delay=args.webhook_retry_delay,
+            worker_files=args.worker or None,
+            worker_python=args.worker_python,
         )
     except (ImportError, AttributeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -100,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def ready(port: int) -> None:
         print(f"READY http://{host}:{port}", flush=True)
+        emulator.start_workers(f"http://{host}:{port}")
 
     serve_forever(emulator.app, args.host, args.port, on_ready=ready, on_exit=emulator.prepare_stop)
     return 0

@@ -96,6 +96,8 @@ class EmulatorApp:
         self._graphql_app: ASGIApp | None = None
         self._on_reset = on_reset
         self.loop: asyncio.AbstractEventLoop | None = None
+        #: Serves ``/_worker/...`` (worker processes' routes, see _worker_api.py) when set.
+        self.worker_api: ASGIApp | None = None
         self._routes: dict[str, RouteHandler] = {
             "run": self._run,
             "runsync": self._runsync,
@@ -127,6 +129,9 @@ class EmulatorApp:
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
         path: str = scope["path"]
+        if path.startswith("/_worker/") and self.worker_api is not None:
+            await self.worker_api(scope, receive, send)
+            return
         if path.startswith("/_emulator/"):
             await self._admin(path.removeprefix("/_emulator/"), scope, receive, send)
             return

@@ -5,15 +5,21 @@
     with Emulator(handlers={"my-endpoint": my_handler}).serve() as server:
         ...  # point a client at server.graphql_url / server.endpoint_base_url
 
-`.app` is the ASGI application for other servers; `.serve()` runs it with uvicorn in
-a background thread. Jobs live on the serving loop and do not survive a restart;
-counters do (until `reset`).
+Real worker files run as their own processes, the way RunPod runs them:
+
+    with Emulator(worker_files={"mock": "handler.py --generator"}).serve() as server:
+        ...  # jobs of endpoint "mock" are taken by `python handler.py --generator`
+
+`.app` is the ASGI application for other servers (call `start_workers(url)` once it
+serves, if there are worker files); `.serve()` runs it with uvicorn in a background
+thread. Jobs live on the serving loop and do not survive a restart; counters do (until
+`reset`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,9 +27,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from runpod_typed.emulator._app import EmulatorApp
 from runpod_typed.emulator._counters import Counters
 from runpod_typed.emulator._faults import FaultInjector, FaultSpec
-from runpod_typed.emulator._queue import JobStore
+from runpod_typed.emulator._queue import JobStore, WorkerHost
 from runpod_typed.emulator._ratelimit import RUNPOD_RATE_LIMITS, RateLimit, RateLimiter
-from runpod_typed.emulator._settings import JobSettings
+from runpod_typed.emulator._settings import JobSettings, WorkerSettings
+from runpod_typed.emulator._worker_api import WorkerApi
+from runpod_typed.emulator._workers import WorkerPool, parse_worker_files, resolve_python
 from runpod_typed.emulator.handlers import BUILTIN_HANDLERS, Handler, load_handler
 
 if TYPE_CHECKING:
@@ -38,11 +46,19 @@ class Emulator:
     Args:
         api_key: the only key accepted; None accepts any non-empty key.
         handlers: endpoint id -> handler (callable, built-in name or "module:function").
-        default_handler: serves endpoint ids without a handler of their own. With neither
-            `handlers` nor `default_handler`, the ids echo/sleep/tokens/fail get those
-            built-ins and every other id the `demo` handler; otherwise an endpoint id
-            without a handler answers 404.
-        workers: workers per endpoint (0: jobs stay queued).
+        default_handler: serves endpoint ids without a handler of their own. With none of
+            `handlers`, `default_handler` and `worker_files`, the ids echo/sleep/tokens/fail
+            get those built-ins and every other id the `demo` handler; otherwise an
+            endpoint id without a handler or worker answers 404.
+        workers: workers per endpoint, in-process or worker processes (0: jobs stay queued).
+        worker_files: real worker files, run as processes the way RunPod runs them (the
+            official runtime in them takes the jobs): endpoint id -> ``"FILE ARGS"``
+            (shell-quoted) or ``[FILE, *ARGS]``, or a list of CLI specs
+            ``"[ENDPOINT_ID=]FILE [ARGS...]"`` (without an id: every endpoint id that has
+            no handler or worker of its own). See _workers.py for the environment.
+        worker_python: the interpreter that runs worker files (default: this one); it
+            needs the `runpod` package.
+        worker_settings: heartbeat, poll and restart timings of worker processes.
         faults: faults to inject (see `FaultSpec`).
         rate_limits: True for RunPod's limits, False for none, or a mapping of route ->
             `RateLimit` replacing RunPod's numbers for those routes.
@@ -65,6 +81,9 @@ class Emulator:
         pod_transition_seconds: float = 0.2,
         webhook_retry_delay: float = 10.0,
         settings: JobSettings | None = None,
+        worker_files: Mapping[str, str | Sequence[str]] | Sequence[str] | None = None,
+        worker_python: str | None = None,
+        worker_settings: WorkerSettings | None = None,
     ) -> None:
         if workers < 0:
             raise ValueError("workers must be 0 or more")
@@ -74,7 +93,12 @@ class Emulator:
             endpoint_id: load_handler(spec) for endpoint_id, spec in (handlers or {}).items()
         }
         self._default_handler = None if default_handler is None else load_handler(default_handler)
-        self._builtins = handlers is None and default_handler is None
+        self._builtins = handlers is None and default_handler is None and not worker_files
+        self._pool: WorkerPool | None = None
+        if worker_files:
+            self._pool = self._worker_pool(
+                worker_files, worker_python, workers, worker_settings or WorkerSettings()
+            )
         self._faults = FaultSpec.parse(faults) if isinstance(faults, str) else faults
         self._pod_transition_seconds = pod_transition_seconds
         self.settings = settings or JobSettings()
@@ -91,6 +115,7 @@ class Emulator:
             workers=workers,
             counters=self._counters,
             webhook_retry_delay=webhook_retry_delay,
+            resolve_host=self._resolve_host,
         )
         self.app = EmulatorApp(
             api_key=api_key,
@@ -103,9 +128,40 @@ class Emulator:
             control_plane_factory=self._make_control_plane,
             on_reset=self._reset_now,
         )
+        if self._pool is not None:
+            self.app.worker_api = WorkerApi(self._store, self._pool)
 
     def __repr__(self) -> str:
         return f"Emulator(workers={self._store.worker_count}, app={self.app!r})"
+
+    def _worker_pool(
+        self,
+        worker_files: Mapping[str, str | Sequence[str]] | Sequence[str],
+        python: str | None,
+        count: int,
+        settings: WorkerSettings,
+    ) -> WorkerPool:
+        commands, default = parse_worker_files(worker_files)
+        both = sorted(commands.keys() & self._handlers.keys())
+        if both:
+            raise ValueError(f"endpoint ids with both a handler and a worker file: {both}")
+        if default is not None and self._default_handler is not None:
+            raise ValueError("a default handler and a default worker file exclude each other")
+        return WorkerPool(
+            commands=commands,
+            default=default,
+            python=resolve_python(python),
+            count=count,
+            settings=settings,
+        )
+
+    def _resolve_host(self, endpoint_id: str) -> WorkerHost | None:
+        pool = self._pool
+        if pool is None or endpoint_id in self._handlers or not pool.serves(endpoint_id):
+            return None
+        if endpoint_id not in pool.commands and self._default_handler is not None:
+            return None
+        return pool
 
     def _resolve_handler(self, endpoint_id: str) -> Handler | None:
         handler = self._handlers.get(endpoint_id, self._default_handler)
@@ -126,7 +182,31 @@ class Emulator:
         from runpod_typed.emulator._server import serve_in_thread
 
         with serve_in_thread(self.app, host, port, self.prepare_stop) as bound_port:
-            yield RunningEmulator(self, host, bound_port)
+            running = RunningEmulator(self, host, bound_port)
+            self.start_workers(running.url)
+            yield running
+
+    def start_workers(self, url: str) -> None:
+        """Start the worker processes (if there are worker files); `url` is the emulator's
+        root as the workers reach it (``0.0.0.0``/``::`` become loopback). `serve()` and
+        the command line call it once serving; call it yourself when serving `.app` with
+        another server."""
+        pool = self._pool
+        if pool is None:
+            return
+        url = url.replace("//0.0.0.0:", "//127.0.0.1:").replace("//[::]:", "//[::1]:")
+
+        def start() -> None:
+            pool.start(url)
+            for endpoint_id in pool.commands:
+                self._store.endpoint(endpoint_id)
+
+        self._on_loop(start)
+
+    def worker_processes(self, endpoint_id: str) -> list[int | None]:
+        """Process ids of the endpoint's worker processes (None: not running now)."""
+        pool = self._pool
+        return [] if pool is None else self._on_loop(lambda: pool.processes(endpoint_id))
 
     def prepare_stop(self) -> None:
         """Answer pending long polls at once: the server is about to stop."""
@@ -218,3 +298,6 @@ class RunningEmulator:
 
     def job_state(self, endpoint_id: str, job_id: str) -> dict[str, Any] | None:
         return self.emulator.job_state(endpoint_id, job_id)
+
+    def worker_processes(self, endpoint_id: str) -> list[int | None]:
+        return self.emulator.worker_processes(endpoint_id)

@@ -1,9 +1,12 @@
 """Jobs and their queues: what the job API routes read and change.
 
-Each endpoint has a queue (normal, then low priority) served by N worker tasks on
-the server's event loop. A worker runs the endpoint's handler -- async handlers on
-the loop, plain functions and plain generators in a thread pool -- under the job's
-execution timeout. Jobs move IN_QUEUE -> IN_PROGRESS -> COMPLETED / FAILED /
+Each endpoint has a queue (normal, then low priority) served either by N worker tasks
+on the server's event loop, or by worker processes (a `WorkerHost`, see _workers.py)
+that take jobs over HTTP. An in-process worker runs the endpoint's handler -- async
+handlers on the loop, plain functions and plain generators in a thread pool -- under
+the job's execution timeout. A job a worker process took is IN_PROGRESS until that
+worker posts its result; its chunks and progress come from the worker's posts, and
+cancellation, timeout or expiry send the worker a stop signal instead. Jobs move IN_QUEUE -> IN_PROGRESS -> COMPLETED / FAILED /
 CANCELLED / TIMED_OUT; a FAILED or TIMED_OUT job can be retried (same id, back to
 IN_QUEUE). Long polls wait on per-job futures that every change resolves, so they
 answer as soon as the job (or a stream chunk) is ready. Timers expire jobs: an
@@ -25,7 +28,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from runpod_typed.emulator import handlers
 from runpod_typed.emulator._counters import Counters
@@ -68,13 +71,18 @@ class Job:
     finished_at: float | None = None
     worker_id: str | None = None
     output: Any = None
+    has_output: bool = True
+    """False when a worker process finished the job without an output (RunPod then
+    shows none)."""
     progress: Any = None
     has_progress: bool = False
     error: str | None = None
     chunks: list[Any] = field(default_factory=list)
     stream_cursor: int = 0
     waiters: list[asyncio.Future[None]] | None = None
-    task: asyncio.Task[Any] | None = None
+    task: asyncio.Future[Any] | None = None
+    """What runs the job: the handler's task, or the future a worker process's result
+    resolves; cancelling it stops the job."""
     expiry: asyncio.TimerHandle | None = None
     removed: bool = False
 
@@ -85,7 +93,7 @@ class Job:
             body["delayTime"] = _ms(self.started_at - self.created_at)
             if self.finished_at is not None:
                 body["executionTime"] = _ms(self.finished_at - self.started_at)
-        if self.status == COMPLETED:
+        if self.status == COMPLETED and self.has_output:
             body["output"] = self.output
         elif self.status == IN_PROGRESS and self.has_progress:
             body["output"] = self.progress
@@ -101,12 +109,36 @@ class Job:
         return {"id": self.id, "status": self.status}
 
 
+class WorkerHost(Protocol):
+    """Worker processes that serve endpoints by taking their jobs (see _workers.py)."""
+
+    def open(self, endpoint_id: str) -> None:
+        """Make sure the endpoint's worker processes run (or will, once serving)."""
+
+    def worker_health(self, endpoint_id: str) -> dict[str, int]:
+        """The `workers` part of /health for the endpoint."""
+
+    def begin_shutdown(self) -> None:
+        """The server is stopping: answer held polls, ask every worker to stop."""
+
+    async def aclose(self) -> None:
+        """Stop every worker process (terminate, then kill after a grace)."""
+
+
 class EndpointQueue:
     """The queue, workers and health counters of one endpoint id."""
 
-    def __init__(self, endpoint_id: str, handler: Handler, workers: int) -> None:
+    def __init__(
+        self,
+        endpoint_id: str,
+        handler: Handler | None,
+        workers: int,
+        host: WorkerHost | None = None,
+    ) -> None:
         self.id = endpoint_id
         self.handler = handler
+        self.host = host
+        """Set when worker processes serve the endpoint (then `handler` is None)."""
         self.worker_count = workers
         self.queue: deque[tuple[Job, int]] = deque()
         self.low_queue: deque[tuple[Job, int]] = deque()
@@ -119,8 +151,19 @@ class EndpointQueue:
         self.retried = 0
 
     def health(self) -> dict[str, Any]:
-        running = min(self.in_progress, self.worker_count)
-        idle = self.worker_count - running
+        if self.host is not None:
+            workers = self.host.worker_health(self.id)
+        else:
+            running = min(self.in_progress, self.worker_count)
+            idle = self.worker_count - running
+            workers = {
+                "idle": idle,
+                "running": running,
+                "initializing": 0,
+                "ready": idle,
+                "throttled": 0,
+                "unhealthy": 0,
+            }
         return {
             "jobs": {
                 "completed": self.completed,
@@ -129,14 +172,7 @@ class EndpointQueue:
                 "inQueue": self.in_queue,
                 "retried": self.retried,
             },
-            "workers": {
-                "idle": idle,
-                "running": running,
-                "initializing": 0,
-                "ready": idle,
-                "throttled": 0,
-                "unhealthy": 0,
-            },
+            "workers": workers,
         }
 
 
@@ -151,9 +187,11 @@ class JobStore:
         workers: int,
         counters: Counters,
         webhook_retry_delay: float,
+        resolve_host: Callable[[str], WorkerHost | None] | None = None,
     ) -> None:
         self.settings = settings
         self.resolve_handler = resolve_handler
+        self.resolve_host = resolve_host
         self.worker_count = workers
         self.counters = counters
         self.webhooks = WebhookSender(
@@ -163,6 +201,8 @@ class JobStore:
         self.endpoints: dict[str, EndpointQueue] = {}
         self.closing = False
         self._executor: ThreadPoolExecutor | None = None
+        self._hosts: list[WorkerHost] = []
+        self._background: set[asyncio.Task[Any]] = set()
 
     # ------------------------------------------------------------------ lookups
 
@@ -170,6 +210,15 @@ class JobStore:
         """The endpoint with this id, started on first use; None if no handler serves it."""
         endpoint = self.endpoints.get(endpoint_id)
         if endpoint is None:
+            host = None if self.resolve_host is None else self.resolve_host(endpoint_id)
+            if host is not None:
+                endpoint = self.endpoints[endpoint_id] = EndpointQueue(
+                    endpoint_id, None, self.worker_count, host
+                )
+                if host not in self._hosts:
+                    self._hosts.append(host)
+                host.open(endpoint_id)
+                return endpoint
             handler = self.resolve_handler(endpoint_id)
             if handler is None:
                 return None
@@ -228,6 +277,7 @@ class JobStore:
         job.attempt += 1
         job.retries += 1
         job.started_at = job.finished_at = job.worker_id = job.error = job.output = None
+        job.has_output = True
         job.progress, job.has_progress = None, False
         job.chunks = []
         job.stream_cursor = 0
@@ -292,6 +342,13 @@ class JobStore:
         self.closing = True
         for job in self.jobs.values():
             self._notify(job)
+        for endpoint in self.endpoints.values():
+            while endpoint.idle:
+                waiter = endpoint.idle.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+        for host in self._hosts:
+            host.begin_shutdown()
 
     # ------------------------------------------------------------------ state
 
@@ -303,6 +360,11 @@ class JobStore:
         queue = endpoint.low_queue if job.low_priority else endpoint.queue
         queue.append((job, job.attempt))
         self._expire_at(job, job.ttl)
+        self._wake_one(endpoint)
+
+    @staticmethod
+    def _wake_one(endpoint: EndpointQueue) -> None:
+        """Hand the news of a queued job to one idle worker (or take poll)."""
         while endpoint.idle:
             waiter = endpoint.idle.popleft()
             if not waiter.done():
@@ -356,9 +418,12 @@ class JobStore:
         self.jobs.pop(job.id, None)
         self._notify(job)
 
-    # ------------------------------------------------------------------ workers
+    # ------------------------------------------------------------------ in-process workers
 
     async def _work(self, endpoint: EndpointQueue, index: int) -> None:
+        """An in-process worker: runs the endpoint's handler on each job it takes."""
+        handler = endpoint.handler
+        assert handler is not None
         worker_id = f"{endpoint.id}-worker-{index}"
         loop = asyncio.get_running_loop()
         while True:
@@ -368,7 +433,7 @@ class JobStore:
                 endpoint.idle.append(waiter)
                 await waiter
                 continue
-            await self._execute(job, endpoint.handler, worker_id)
+            await self._execute(job, handler, worker_id)
 
     def _next(self, endpoint: EndpointQueue) -> Job | None:
         for queue in (endpoint.queue, endpoint.low_queue):
@@ -378,20 +443,36 @@ class JobStore:
                     return job
         return None
 
+    def _start(self, job: Job, worker_id: str) -> int:
+        """Move a job that was just taken from its queue to IN_PROGRESS; its attempt."""
+        job.worker_id = worker_id
+        job.started_at = asyncio.get_running_loop().time()
+        self._set_status(job, IN_PROGRESS)
+        return job.attempt
+
     async def _execute(self, job: Job, handler: Handler, worker_id: str) -> None:
         loop = asyncio.get_running_loop()
-        attempt = job.attempt
-        job.worker_id = worker_id
-        job.started_at = loop.time()
-        self._set_status(job, IN_PROGRESS)
+        attempt = self._start(job, worker_id)
         handlers._progress_sinks[job.id] = functools.partial(self._progress, loop, job, attempt)
-        task = loop.create_task(self._run_handler(handler, job, attempt))
+        try:
+            task = loop.create_task(self._run_handler(handler, job, attempt))
+            await self._supervise(job, attempt, task, self._complete)
+        finally:
+            handlers._progress_sinks.pop(job.id, None)
+
+    async def _supervise(
+        self,
+        job: Job,
+        attempt: int,
+        task: asyncio.Future[Any],
+        complete: Callable[[Job, Any], None],
+    ) -> None:
+        """Wait for what runs the job under its execution timeout, then record the end."""
         job.task = task
         try:
             done, _ = await asyncio.wait((task,), timeout=job.execution_timeout)
         finally:
             job.task = None
-            handlers._progress_sinks.pop(job.id, None)
             if not task.done():
                 task.cancel()
         if not self._is_current(job, attempt, IN_PROGRESS):
@@ -407,7 +488,7 @@ class JobStore:
         elif (exc := task.exception()) is not None:
             self._finish(job, FAILED, error=str(exc) or type(exc).__name__)
         else:
-            self._complete(job, task.result())
+            complete(job, task.result())
 
     def _complete(self, job: Job, result: Any) -> None:
         if isinstance(result, dict) and "error" in result:
@@ -419,6 +500,97 @@ class JobStore:
             self._finish(job, FAILED, error=f"the handler's output is not JSON: {exc}")
             return
         self._finish(job, COMPLETED, output=result)
+
+    # ------------------------------------------------------------------ worker processes
+
+    async def take(
+        self,
+        endpoint_id: str,
+        count: int,
+        hold: float,
+        taking: Callable[[], bool],
+        interrupt: asyncio.Future[None] | None = None,
+    ) -> list[Job]:
+        """Up to `count` queued jobs of the endpoint for a worker process's job-take poll,
+        waiting up to `hold` seconds for one; none once the server stops, `interrupt` is
+        resolved or `taking()` turns false. The caller must `start_remote` each job it
+        gets, at once (before awaiting anything)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + hold
+        woken: EndpointQueue | None = None
+        while not self.closing and taking() and not (interrupt is not None and interrupt.done()):
+            endpoint = self.endpoint(endpoint_id)  # re-read: a reset replaces it
+            if endpoint is None:
+                return []
+            jobs: list[Job] = []
+            while len(jobs) < count and (job := self._next(endpoint)) is not None:
+                jobs.append(job)
+            if jobs:
+                return jobs
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return []
+            waiter = loop.create_future()
+            endpoint.idle.append(waiter)
+            waits: tuple[asyncio.Future[Any], ...] = (waiter,)
+            if interrupt is not None:
+                waits = (waiter, interrupt)
+            try:
+                await asyncio.wait(waits, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not waiter.done():
+                    waiter.cancel()
+                    with contextlib.suppress(ValueError):
+                        endpoint.idle.remove(waiter)
+            woken = endpoint if waiter.done() and not waiter.cancelled() else None
+        if woken is not None:  # the news of a queued job reached this poll: pass it on
+            self._wake_one(woken)
+        return []
+
+    def start_remote(
+        self,
+        job: Job,
+        worker_id: str,
+        outcome: asyncio.Future[dict[str, Any]],
+        on_stop: Callable[[], None],
+    ) -> int:
+        """A worker process took `job` (from `take`): IN_PROGRESS until `outcome` holds
+        the worker's final post (or an exception: the worker was lost). If the job ends
+        another way first (cancel, execution timeout, expiry, reset), `outcome` is
+        cancelled and `on_stop()` tells the worker. Returns the job's attempt."""
+        loop = asyncio.get_running_loop()
+        attempt = self._start(job, worker_id)
+        outcome.add_done_callback(lambda done: on_stop() if done.cancelled() else None)
+        job.task = outcome
+        supervisor = loop.create_task(self._supervise(job, attempt, outcome, self._complete_remote))
+        self._background.add(supervisor)
+        supervisor.add_done_callback(self._background.discard)
+        return attempt
+
+    def remote_chunk(self, job: Job, attempt: int, chunk: Any) -> None:
+        """A stream chunk a worker process posted for its job."""
+        self._add_chunk(job, attempt, chunk)
+
+    def remote_progress(self, job: Job, attempt: int, value: Any) -> None:
+        """A progress update a worker process posted for its job."""
+        if self._is_current(job, attempt, IN_PROGRESS):
+            job.progress, job.has_progress = value, True
+            self._notify(job)
+
+    def _complete_remote(self, job: Job, result: dict[str, Any]) -> None:
+        """Record a worker process's final post as the runtime made it: ``{"error": ...}``
+        fails the job with that error unchanged (a non-string is JSON-encoded);
+        otherwise ``{"output": ...}`` completes it (without "output": no output)."""
+        error = result.get("error")
+        if error:
+            self._finish(job, FAILED, error=error if isinstance(error, str) else json.dumps(error))
+        elif "output" in result:
+            self._finish(job, COMPLETED, output=result["output"])
+        else:
+            job.has_output = False
+            self._finish(job, COMPLETED)
+
+    # ------------------------------------------------------------------ in-process handlers
 
     def _progress(
         self, loop: asyncio.AbstractEventLoop, job: Job, attempt: int, value: Any
@@ -510,6 +682,10 @@ class JobStore:
         for endpoint in self.endpoints.values():
             for worker in endpoint.workers:
                 worker.cancel()
+            while endpoint.idle:  # held take polls re-read the endpoint (a new one)
+                waiter = endpoint.idle.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
         for job in list(self.jobs.values()):
             _detach(job)
             handlers._progress_sinks.pop(job.id, None)
@@ -521,6 +697,8 @@ class JobStore:
     async def aclose(self) -> None:
         self.closing = True
         self.reset()
+        for host in self._hosts:
+            await host.aclose()
         await self.webhooks.aclose()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)

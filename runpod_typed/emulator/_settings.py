@@ -33,3 +33,28 @@ class JobSettings:
     max_runsync_bytes: int = 20 * _MB
     max_chunk_bytes: int = 1 * _MB
     webhook_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Timings of worker processes (``--worker`` files); tests shorten them."""
+
+    ping_interval_ms: int = 2_000
+    """``RUNPOD_PING_INTERVAL`` given to workers (the runtime sleeps ``ms // 1000`` s, so
+    at least 1000)."""
+    poll_hold_seconds: float = 20.0
+    """How long a job-take or job-stop long poll is held when there is nothing to answer."""
+    stop_grace_seconds: float = 10.0
+    """A worker still reporting (by ping) a job it was told to stop this long after the
+    stop signal is restarted: a sync handler blocks the runtime's loop, so the runtime
+    cannot stop it, and the job must not hold the worker forever."""
+    terminate_grace_seconds: float = 3.0
+    """SIGTERM first; SIGKILL (the process group) if the worker is still alive after this."""
+    restart_delay_seconds: float = 0.5
+    """First delay before restarting a worker that exited unasked; doubles on each
+    consecutive early exit, up to `max_restart_delay_seconds`."""
+    max_restart_delay_seconds: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.ping_interval_ms < 1000:
+            raise ValueError("ping_interval_ms must be at least 1000 (the runtime counts seconds)")
