@@ -4,7 +4,10 @@
   transitions); the value is a `RunningEmulator` with ``.url``, ``.graphql_url``,
   ``.endpoint_base_url`` and test helpers (``.counters()``, ``.set_faults()``, ...).
 - ``runpod_emulator_factory``: call it with `Emulator` keyword arguments to start one
-  with other options; every emulator it started stops when the test ends.
+  with other options; every emulator it started stops when the test ends. Real worker
+  files run the same way, e.g. ``runpod_emulator_factory(worker_files={"mock":
+  "handler.py"}, worker_python=".venv-worker/bin/python", workers=1)`` (their processes
+  stop with the emulator).
 
 Registered as a pytest plugin by the package, so users' test suites get them too.
 The server modules are imported only when a fixture is used.
