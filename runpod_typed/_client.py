@@ -17,12 +17,14 @@ import math
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cached_property
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import NoneType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 from typing_extensions import TypedDict, Unpack
 
+from runpod_typed._bounded_io import bounded_transport
 from runpod_typed._config import ApiKeyProvider, ApiKeySource, resolve_urls
 from runpod_typed._deadline import Deadline
 from runpod_typed._endpoint import AsyncEndpoint, Endpoint
@@ -125,10 +127,24 @@ def _fits(name: str, value: object) -> bool:
     return isinstance(value, _ACCEPTS[name][0])
 
 
+def _no_cookies() -> CookieJar:
+    """A jar that keeps nothing: RunPod needs no cookies, and tenants sharing a pool
+    must not send each other's."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+def _sync_pool(timeout: float | None) -> httpx.Client:
+    """The blocking pool clients create: every request within its total time limit."""
+    transport = bounded_transport(DEFAULT_LIMITS)
+    return httpx.Client(transport=transport, timeout=timeout, cookies=_no_cookies())
+
+
 def _async_pool(timeout: float | None) -> httpx.AsyncClient:
     from runpod_typed._pool import ShardedAsyncTransport
 
-    return httpx.AsyncClient(transport=ShardedAsyncTransport(DEFAULT_LIMITS), timeout=timeout)
+    return httpx.AsyncClient(
+        transport=ShardedAsyncTransport(DEFAULT_LIMITS), timeout=timeout, cookies=_no_cookies()
+    )
 
 
 def _limiter(rate_limits: bool | RateLimiter) -> RateLimiter:
@@ -259,9 +275,7 @@ class Runpod(_ClientBase):
             )
         super().__init__(api_key, options)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            limits=DEFAULT_LIMITS, timeout=self._transport.timeout
-        )
+        self._http = http_client or _sync_pool(self._transport.timeout)
 
     def endpoint(self, endpoint_id: str) -> Endpoint:
         """A serverless endpoint by id (no request is made)."""
@@ -405,7 +419,7 @@ class RunpodFactory:
 
     def client(self, api_key: ApiKeySource) -> Runpod:
         if self._http is None:
-            self._http = httpx.Client(limits=DEFAULT_LIMITS)
+            self._http = _sync_pool(None)
         return Runpod(api_key, http_client=self._http, **self._options)
 
     def async_client(self, api_key: ApiKeySource) -> AsyncRunpod:
