@@ -13,6 +13,7 @@ import pytest
 
 from runpod_typed import (
     AsyncRunpod,
+    ClientClosedError,
     JobCancelled,
     JobFailed,
     JobState,
@@ -159,6 +160,9 @@ async def test_factory_clients_share_one_pool(runpod_emulator_factory: Any) -> N
         alice = factory.async_client("alice-key")
         bob = factory.async_client(lambda: "bob-key")
         assert alice._http is bob._http
-        await alice.close()  # leaves the shared pool open
+        await alice.close()  # leaves the shared pool open; alice herself is done
         assert await bob.endpoint("echo").run_sync({"who": "bob"}) == {"who": "bob"}
+        with pytest.raises(ClientClosedError):
+            await alice.endpoint("echo").run_sync({"who": "alice"})
+        alice = factory.async_client("alice-key")  # a new client for her is cheap
         assert await alice.endpoint("echo").run_sync({"who": "alice"}) == {"who": "alice"}
