@@ -19,6 +19,20 @@ class CloudTypeEnum(str, Enum):
         return member
 
 
+class ClusterType(str, Enum):
+    TRAINING = "TRAINING"
+
+    @classmethod
+    def _missing_(cls, value: object) -> "ClusterType | None":
+        """Keep a value added after generation as a pseudo-member named UNKNOWN."""
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = "UNKNOWN"
+        member._value_ = value
+        return member
+
+
 class Compliance(str, Enum):
     FISMA_HIGH = "FISMA_HIGH"
     GDPR = "GDPR"
@@ -74,6 +88,7 @@ class DiscountType(str, Enum):
 class FlashBootType(str, Enum):
     FLASHBOOT = "FLASHBOOT"
     OFF = "OFF"
+    PRIORITY_FLASHBOOT = "PRIORITY_FLASHBOOT"
 
     @classmethod
     def _missing_(cls, value: object) -> "FlashBootType | None":

@@ -5,7 +5,151 @@ from typing import Any, Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .enums import CloudTypeEnum, Compliance, ComputeType, FlashBootType
+from .enums import CloudTypeEnum, ClusterType, Compliance, ComputeType, FlashBootType
+
+
+class AddEndpointToEnvironmentInput(BaseModel):
+    """An endpoint to register in a Flash environment."""
+
+    endpoint_id: Optional[str] = Field(
+        validation_alias="endpointId", serialization_alias="endpointId", default=None
+    )
+    "Endpoint id."
+    flash_environment_id: Optional[str] = Field(
+        validation_alias="flashEnvironmentId",
+        serialization_alias="flashEnvironmentId",
+        default=None,
+    )
+    "Environment id."
+
+
+class AddNetworkVolumeToEnvironmentInput(BaseModel):
+    """A network volume to register in a Flash environment."""
+
+    flash_environment_id: Optional[str] = Field(
+        validation_alias="flashEnvironmentId",
+        serialization_alias="flashEnvironmentId",
+        default=None,
+    )
+    "Environment id."
+    network_volume_id: Optional[str] = Field(
+        validation_alias="networkVolumeId", serialization_alias="networkVolumeId", default=None
+    )
+    "Network volume id."
+
+
+class CpuFlavorInput(BaseModel):
+    """Selects CPU flavors."""
+
+    id: Optional[str] = None
+    'CPU flavor id, like "cpu3c".'
+
+
+class CreateClusterInput(BaseModel):
+    """An instant cluster to create: several pods on one private network. Every field is nullable: dstack calls the first seven required, but nothing shows the schema enforcing it, and clients send `templateId` instead of `imageName`. RunPod answers "insufficient resources" without `deployCost` (dstack)."""
+
+    allowed_cuda_versions: Optional[list[Optional[str]]] = Field(
+        validation_alias="allowedCudaVersions",
+        serialization_alias="allowedCudaVersions",
+        default=None,
+    )
+    "CUDA versions acceptable on the hosts."
+    cluster_name: Optional[str] = Field(
+        validation_alias="clusterName", serialization_alias="clusterName", default=None
+    )
+    "Cluster name."
+    container_disk_in_gb: Optional[int] = Field(
+        validation_alias="containerDiskInGb", serialization_alias="containerDiskInGb", default=None
+    )
+    "Container disk per pod in GB."
+    data_center_id: Optional[str] = Field(
+        validation_alias="dataCenterId", serialization_alias="dataCenterId", default=None
+    )
+    "Data center to place the cluster in."
+    deploy_cost: Optional[float] = Field(
+        validation_alias="deployCost", serialization_alias="deployCost", default=None
+    )
+    "Price the caller expects to pay per hour for the whole cluster."
+    docker_args: Optional[str] = Field(
+        validation_alias="dockerArgs", serialization_alias="dockerArgs", default=None
+    )
+    "Command-line arguments for the containers."
+    env: Optional[list[Optional["EnvironmentVariableInput"]]] = None
+    "Environment variables of the containers."
+    gpu_count_per_pod: Optional[int] = Field(
+        validation_alias="gpuCountPerPod", serialization_alias="gpuCountPerPod", default=None
+    )
+    "GPUs per pod."
+    gpu_type_id: Optional[str] = Field(
+        validation_alias="gpuTypeId", serialization_alias="gpuTypeId", default=None
+    )
+    "GPU model id."
+    image_name: Optional[str] = Field(
+        validation_alias="imageName", serialization_alias="imageName", default=None
+    )
+    "Container image."
+    min_cuda_version: Optional[str] = Field(
+        validation_alias="minCudaVersion", serialization_alias="minCudaVersion", default=None
+    )
+    'Lowest CUDA version acceptable on the hosts. Listed by RunPod\'s spec page, but the server fails the create with it ("Error creating cluster - cluster creation failed", dstack issue 3910): leave it out.'
+    network_volume_id: Optional[str] = Field(
+        validation_alias="networkVolumeId", serialization_alias="networkVolumeId", default=None
+    )
+    "Network volume to mount."
+    pod_count: Optional[int] = Field(
+        validation_alias="podCount", serialization_alias="podCount", default=None
+    )
+    "Number of pods."
+    ports: Optional[str] = None
+    'Exposed ports, like "22/tcp".'
+    start_jupyter: Optional[bool] = Field(
+        validation_alias="startJupyter", serialization_alias="startJupyter", default=None
+    )
+    "Start Jupyter in the pods."
+    start_ssh: Optional[bool] = Field(
+        validation_alias="startSsh", serialization_alias="startSsh", default=None
+    )
+    "Start an SSH server in the pods."
+    template_id: Optional[str] = Field(
+        validation_alias="templateId", serialization_alias="templateId", default=None
+    )
+    "Template to start from."
+    throughput: Optional[int] = None
+    "Interconnect throughput wanted."
+    type_: Optional[ClusterType] = Field(
+        validation_alias="type", serialization_alias="type", default=None
+    )
+    "Kind of cluster."
+    volume_in_gb: Optional[int] = Field(
+        validation_alias="volumeInGb", serialization_alias="volumeInGb", default=None
+    )
+    "Pod volume in GB."
+    volume_key: Optional[str] = Field(
+        validation_alias="volumeKey", serialization_alias="volumeKey", default=None
+    )
+    "Encryption key for the volume."
+    volume_mount_path: Optional[str] = Field(
+        validation_alias="volumeMountPath", serialization_alias="volumeMountPath", default=None
+    )
+    "Where the volume is mounted."
+
+
+class CreateFlashAppInput(BaseModel):
+    """A Flash app to create."""
+
+    name: Optional[str] = None
+    "App name."
+
+
+class CreateFlashEnvironmentInput(BaseModel):
+    """An environment to create in a Flash app."""
+
+    flash_app_id: Optional[str] = Field(
+        validation_alias="flashAppId", serialization_alias="flashAppId", default=None
+    )
+    "App id."
+    name: Optional[str] = None
+    "Environment name."
 
 
 class CreateNetworkVolumeInput(BaseModel):
@@ -21,6 +165,13 @@ class CreateNetworkVolumeInput(BaseModel):
     "Size in GB."
 
 
+class DeleteClusterInput(BaseModel):
+    """Which instant cluster to delete."""
+
+    id: str
+    "Cluster id."
+
+
 class DeleteNetworkVolumeInput(BaseModel):
     """Which network volume to delete."""
 
@@ -28,8 +179,23 @@ class DeleteNetworkVolumeInput(BaseModel):
     "Network volume id."
 
 
+class DeployBuildToEnvironmentInput(BaseModel):
+    """Which build to deploy to which environment."""
+
+    flash_build_id: Optional[str] = Field(
+        validation_alias="flashBuildId", serialization_alias="flashBuildId", default=None
+    )
+    "Build id."
+    flash_environment_id: Optional[str] = Field(
+        validation_alias="flashEnvironmentId",
+        serialization_alias="flashEnvironmentId",
+        default=None,
+    )
+    "Environment id."
+
+
 class EndpointInput(BaseModel):
-    """A serverless endpoint to create or update."""
+    """A serverless endpoint to create (no `id`) or update (with `id`). It has no `computeType`, although older snapshots of this schema had one: RunPod's agent-skill references (live, July 2026) say the input lacks it; a CPU endpoint is `instanceIds` with an empty `gpuIds`, and the answer's `computeType` then says CPU."""
 
     allowed_cuda_versions: Optional[str] = Field(
         validation_alias="allowedCudaVersions",
@@ -37,10 +203,10 @@ class EndpointInput(BaseModel):
         default=None,
     )
     "CUDA versions acceptable on worker hosts, comma-separated."
-    compute_type: Optional[ComputeType] = Field(
-        validation_alias="computeType", serialization_alias="computeType", default=None
+    data_center_ids: Optional[list[Optional[str]]] = Field(
+        validation_alias="dataCenterIds", serialization_alias="dataCenterIds", default=None
     )
-    "GPU or CPU endpoint."
+    'Data centers the workers may run in, like ["EU-RO-1", "US-KS-2"] (multi-region endpoints; live July 2026). `locations` with data-center ids says the same (flash, runpodctl); both are accepted.'
     execution_timeout_ms: Optional[int] = Field(
         validation_alias="executionTimeoutMs",
         serialization_alias="executionTimeoutMs",
@@ -50,13 +216,21 @@ class EndpointInput(BaseModel):
     flash_boot_type: Optional[FlashBootType] = Field(
         validation_alias="flashBootType", serialization_alias="flashBootType", default=None
     )
-    "Whether FlashBoot is on."
+    'Whether FlashBoot is on. An enum literal: RunPod\'s server refuses the quoted string ("Enum \\"FlashBootType\\" cannot represent non-enum value", runpod-python April 2026), although a March 2026 docs example quoted it.'
+    flash_environment_id: Optional[str] = Field(
+        validation_alias="flashEnvironmentId",
+        serialization_alias="flashEnvironmentId",
+        default=None,
+    )
+    "Flash environment the endpoint belongs to (set by RunPod's Flash SDK)."
     gpu_count: Optional[int] = Field(
         validation_alias="gpuCount", serialization_alias="gpuCount", default=None
     )
     "GPUs per worker."
-    gpu_ids: str = Field(validation_alias="gpuIds", serialization_alias="gpuIds")
-    "GPU pools the workers may use, comma-separated."
+    gpu_ids: Optional[str] = Field(
+        validation_alias="gpuIds", serialization_alias="gpuIds", default=None
+    )
+    'GPU pools the workers may use, comma-separated, like "AMPERE_16,ADA_24"; empty or left out for a CPU endpoint (give `instanceIds`). RunPod\'s server requires it for GPU and load-balancing endpoints; the schema does not, since runpodctl leaves it out for CPU endpoints and a CPU endpoint created that way is recorded live (July 2026). The docs\' "required" is read as that server rule (the least certain decision here: docs/schema-evidence.md, E5).'
     id: Optional[str] = None
     "Id of the endpoint to update; left out to create one."
     idle_timeout: Optional[int] = Field(
@@ -66,9 +240,9 @@ class EndpointInput(BaseModel):
     instance_ids: Optional[list[Optional[str]]] = Field(
         validation_alias="instanceIds", serialization_alias="instanceIds", default=None
     )
-    "CPU instance types, for CPU endpoints."
+    'CPU instance types, like "cpu3c-2-4": given, the endpoint runs on CPUs.'
     locations: Optional[str] = None
-    "Country codes workers may run in, comma-separated; empty for anywhere."
+    'Where workers may run, comma-separated: country codes ("US") or data-center ids ("EU-RO-1,US-KS-2"); empty for anywhere.'
     min_cuda_version: Optional[str] = Field(
         validation_alias="minCudaVersion", serialization_alias="minCudaVersion", default=None
     )
@@ -78,7 +252,7 @@ class EndpointInput(BaseModel):
     )
     "Models to cache on the workers' hosts."
     name: str
-    "Endpoint name."
+    "Endpoint name; required on updates too (every live call sends it; a migration fixture that leaves it out is not evidence of the server)."
     network_volume_id: Optional[str] = Field(
         validation_alias="networkVolumeId", serialization_alias="networkVolumeId", default=None
     )
@@ -86,7 +260,7 @@ class EndpointInput(BaseModel):
     network_volume_ids: Optional[list[Optional["EndpointNetworkVolumeInput"]]] = Field(
         validation_alias="networkVolumeIds", serialization_alias="networkVolumeIds", default=None
     )
-    "Network volumes in several data centers."
+    "Network volumes in several data centers, at most one per data center."
     scaler_type: Optional[str] = Field(
         validation_alias="scalerType", serialization_alias="scalerType", default=None
     )
@@ -95,8 +269,14 @@ class EndpointInput(BaseModel):
         validation_alias="scalerValue", serialization_alias="scalerValue", default=None
     )
     "Parameter of the scaler."
-    template_id: str = Field(validation_alias="templateId", serialization_alias="templateId")
-    "Template the workers run."
+    template: Optional["EndpointTemplateInput"] = None
+    "A template to create with the endpoint; RunPod wants exactly one of `template` and `templateId` (flash: the server refuses both)."
+    template_id: Optional[str] = Field(
+        validation_alias="templateId", serialization_alias="templateId", default=None
+    )
+    "Template the workers run; RunPod wants exactly one of `template` and `templateId`. Nullable although RunPod's docs call it required: flash and runpodctl (newer, in production since June 2026) create endpoints with an inline `template` and no `templateId`."
+    type_: Optional[str] = Field(validation_alias="type", serialization_alias="type", default=None)
+    'Kind of endpoint: "QB" (queue-based, the default) or "LB" (load-balancing); set at creation only. Nullable although RunPod\'s docs table (June 2026) calls it required: RunPod\'s own create example and runpod-python\'s create_endpoint leave it out, and RunPod then makes a QB endpoint.'
     workers_max: Optional[int] = Field(
         validation_alias="workersMax", serialization_alias="workersMax", default=None
     )
@@ -105,6 +285,10 @@ class EndpointInput(BaseModel):
         validation_alias="workersMin", serialization_alias="workersMin", default=None
     )
     "Fewest workers kept running."
+    workers_pfb_target: Optional[int] = Field(
+        validation_alias="workersPFBTarget", serialization_alias="workersPFBTarget", default=None
+    )
+    "Workers kept warm by FlashBoot priority (set by RunPod's Flash SDK)."
 
 
 class EndpointNetworkVolumeInput(BaseModel):
@@ -120,11 +304,76 @@ class EndpointNetworkVolumeInput(BaseModel):
     "Network volume id."
 
 
+class EndpointTemplateInput(BaseModel):
+    """A template created together with a serverless endpoint."""
+
+    advanced_start: Optional[bool] = Field(
+        validation_alias="advancedStart", serialization_alias="advancedStart", default=None
+    )
+    "Whether the start script is used."
+    config: Optional[Any] = None
+    "Extra settings as JSON."
+    container_disk_in_gb: Optional[int] = Field(
+        validation_alias="containerDiskInGb", serialization_alias="containerDiskInGb", default=None
+    )
+    "Container disk in GB."
+    container_registry_auth_id: Optional[str] = Field(
+        validation_alias="containerRegistryAuthId",
+        serialization_alias="containerRegistryAuthId",
+        default=None,
+    )
+    "Registry credentials for a private image."
+    docker_args: Optional[str] = Field(
+        validation_alias="dockerArgs", serialization_alias="dockerArgs", default=None
+    )
+    "Command-line arguments for the container."
+    env: Optional[list[Optional["EnvironmentVariableInput"]]] = None
+    "Environment variables of the workers."
+    image_name: Optional[str] = Field(
+        validation_alias="imageName", serialization_alias="imageName", default=None
+    )
+    "Container image."
+    name: Optional[str] = None
+    "Template name."
+    ports: Optional[str] = None
+    'Exposed ports, like "80/http".'
+    start_script: Optional[str] = Field(
+        validation_alias="startScript", serialization_alias="startScript", default=None
+    )
+    "Script run at start."
+
+
 class EnvironmentVariableInput(BaseModel):
     """A name and value to set in a container's environment."""
 
     key: str
     value: Optional[str] = None
+
+
+class FinalizeFlashArtifactUploadInput(BaseModel):
+    """A finished build upload."""
+
+    flash_app_id: Optional[str] = Field(
+        validation_alias="flashAppId", serialization_alias="flashAppId", default=None
+    )
+    "App id."
+    manifest: Optional[Any] = None
+    "Manifest of the build."
+    object_key: Optional[str] = Field(
+        validation_alias="objectKey", serialization_alias="objectKey", default=None
+    )
+    "Where the tarball was stored."
+
+
+class FlashEnvironmentByNameInput(BaseModel):
+    """An environment of a Flash app, by name."""
+
+    flash_app_id: Optional[str] = Field(
+        validation_alias="flashAppId", serialization_alias="flashAppId", default=None
+    )
+    "App id."
+    name: Optional[str] = None
+    "Environment name."
 
 
 class GpuLowestPriceInput(BaseModel):
@@ -150,6 +399,10 @@ class GpuLowestPriceInput(BaseModel):
         validation_alias="dataCenterId", serialization_alias="dataCenterId", default=None
     )
     "Data center to look in."
+    global_network: Optional[bool] = Field(
+        validation_alias="globalNetwork", serialization_alias="globalNetwork", default=None
+    )
+    "Count capacity reachable over global networking. In RunPod's docs from June 2025 until the March 2026 rewrite, which simplified the example rather than correcting it."
     gpu_count: Optional[int] = Field(
         validation_alias="gpuCount", serialization_alias="gpuCount", default=None
     )
@@ -158,6 +411,10 @@ class GpuLowestPriceInput(BaseModel):
         validation_alias="includeAiApi", serialization_alias="includeAiApi", default=None
     )
     "Count machines serving AI APIs too."
+    min_cuda_version: Optional[str] = Field(
+        validation_alias="minCudaVersion", serialization_alias="minCudaVersion", default=None
+    )
+    "Lowest CUDA version acceptable on the host."
     min_disk: Optional[int] = Field(
         validation_alias="minDisk", serialization_alias="minDisk", default=None
     )
@@ -195,6 +452,8 @@ class GpuLowestPriceInput(BaseModel):
 class GpuTypeFilter(BaseModel):
     """Selects GPU models."""
 
+    cluster: Optional[bool] = None
+    "Only GPU models offered as instant clusters (true) or as pods (false)."
     id: Optional[str] = None
     "One GPU model id."
     ids: Optional[list[Optional[str]]] = None
@@ -214,6 +473,45 @@ class PodBidResumeInput(BaseModel):
     "Number of GPUs to start with."
     pod_id: str = Field(validation_alias="podId", serialization_alias="podId")
     "Pod id."
+
+
+class PodEditJobInput(BaseModel):
+    """Changes to a pod; fields left out keep their value. A running pod restarts with them. Only `podId` is required: dstack (May 2026) found the others optional, "contrary to the spec, which is indeed outdated" (in 2024 it had to send `volumeInGb`)."""
+
+    container_disk_in_gb: Optional[int] = Field(
+        validation_alias="containerDiskInGb", serialization_alias="containerDiskInGb", default=None
+    )
+    "Container disk in GB."
+    container_registry_auth_id: Optional[str] = Field(
+        validation_alias="containerRegistryAuthId",
+        serialization_alias="containerRegistryAuthId",
+        default=None,
+    )
+    "Registry credentials for a private image."
+    docker_args: Optional[str] = Field(
+        validation_alias="dockerArgs", serialization_alias="dockerArgs", default=None
+    )
+    "Command-line arguments for the container."
+    env: Optional[list[Optional["EnvironmentVariableInput"]]] = None
+    "Environment variables of the container (replaces them)."
+    image_name: Optional[str] = Field(
+        validation_alias="imageName", serialization_alias="imageName", default=None
+    )
+    "Container image."
+    pod_id: str = Field(validation_alias="podId", serialization_alias="podId")
+    "Pod id."
+    port: Optional[Any] = None
+    "Single exposed port (older field)."
+    ports: Optional[str] = None
+    'Exposed ports, like "8888/http,22/tcp".'
+    volume_in_gb: Optional[int] = Field(
+        validation_alias="volumeInGb", serialization_alias="volumeInGb", default=None
+    )
+    "Pod volume in GB; it can only grow."
+    volume_mount_path: Optional[str] = Field(
+        validation_alias="volumeMountPath", serialization_alias="volumeMountPath", default=None
+    )
+    "Where the volume is mounted."
 
 
 class PodFilter(BaseModel):
@@ -395,6 +693,12 @@ class PodRentInterruptableInput(BaseModel):
         validation_alias="containerDiskInGb", serialization_alias="containerDiskInGb", default=None
     )
     "Container disk in GB."
+    container_registry_auth_id: Optional[str] = Field(
+        validation_alias="containerRegistryAuthId",
+        serialization_alias="containerRegistryAuthId",
+        default=None,
+    )
+    "Registry credentials for a private image."
     country_code: Optional[str] = Field(
         validation_alias="countryCode", serialization_alias="countryCode", default=None
     )
@@ -425,6 +729,10 @@ class PodRentInterruptableInput(BaseModel):
         validation_alias="imageName", serialization_alias="imageName", default=None
     )
     "Container image."
+    min_cuda_version: Optional[str] = Field(
+        validation_alias="minCudaVersion", serialization_alias="minCudaVersion", default=None
+    )
+    "Lowest CUDA version acceptable on the host."
     min_disk: Optional[int] = Field(
         validation_alias="minDisk", serialization_alias="minDisk", default=None
     )
@@ -536,6 +844,19 @@ class PodTerminateInput(BaseModel):
     "Pod id."
 
 
+class PrepareFlashArtifactUploadInput(BaseModel):
+    """An upload link for a build tarball."""
+
+    flash_app_id: Optional[str] = Field(
+        validation_alias="flashAppId", serialization_alias="flashAppId", default=None
+    )
+    "App id."
+    tarball_size: Optional[int] = Field(
+        validation_alias="tarballSize", serialization_alias="tarballSize", default=None
+    )
+    "Size of the tarball in bytes."
+
+
 class SaveRegistryAuthInput(BaseModel):
     """Registry credentials to store."""
 
@@ -567,9 +888,9 @@ class SaveTemplateInput(BaseModel):
     )
     "Registry credentials for a private image."
     docker_args: str = Field(validation_alias="dockerArgs", serialization_alias="dockerArgs")
-    "Command-line arguments for the container; may be empty."
+    "Command-line arguments for the container; may be empty. Required: every client sends it, and nothing shows the server accepting it missing (the rewritten docs examples omit it with `env`)."
     env: list[Optional["EnvironmentVariableInput"]]
-    "Environment variables of the container."
+    'Environment variables of the container; required, may be empty. RunPod\'s server answers "Field env was not provided" without it (fixed in flash, March 2026; flash still sends it in August), although the docs examples rewritten on 2026-03-31 leave it out.'
     id: Optional[str] = None
     "Id of the template to update; left out to create one."
     image_name: str = Field(validation_alias="imageName", serialization_alias="imageName")
@@ -621,6 +942,30 @@ class SavingsPlanInput(BaseModel):
     "Amount paid up front, in US dollars."
 
 
+class SecretCreateInput(BaseModel):
+    """A secret to store: templates and workers refer to it by name."""
+
+    description: Optional[str] = None
+    "What the secret is for."
+    name: str
+    "Secret name."
+    value: str
+    "Secret value; never returned."
+
+
+class SpecificsInput(BaseModel):
+    """Where and in which size a CPU flavor is wanted."""
+
+    data_center_id: Optional[str] = Field(
+        validation_alias="dataCenterId", serialization_alias="dataCenterId", default=None
+    )
+    "Data center to look in."
+    instance_id: Optional[str] = Field(
+        validation_alias="instanceId", serialization_alias="instanceId", default=None
+    )
+    'CPU instance type, like "cpu3c-2-4".'
+
+
 class UpdateEndpointTemplateInput(BaseModel):
     """Which endpoint gets which template."""
 
@@ -628,6 +973,30 @@ class UpdateEndpointTemplateInput(BaseModel):
     "Endpoint id."
     template_id: str = Field(validation_alias="templateId", serialization_alias="templateId")
     "Template id."
+
+
+class UpdateFlashBuildManifestInput(BaseModel):
+    """A new manifest for a build."""
+
+    flash_build_id: Optional[str] = Field(
+        validation_alias="flashBuildId", serialization_alias="flashBuildId", default=None
+    )
+    "Build id."
+    manifest: Optional[Any] = None
+    "New manifest."
+
+
+class UpdateFlashEnvironmentInput(BaseModel):
+    """A new state for a Flash environment."""
+
+    flash_environment_id: Optional[str] = Field(
+        validation_alias="flashEnvironmentId",
+        serialization_alias="flashEnvironmentId",
+        default=None,
+    )
+    "Environment id."
+    status: Optional[str] = None
+    'New state, like "DEPLOYING" or "HEALTHY".'
 
 
 class UpdateNetworkVolumeInput(BaseModel):
@@ -672,6 +1041,12 @@ class deployCpuPodInput(BaseModel):
         validation_alias="containerDiskInGb", serialization_alias="containerDiskInGb", default=None
     )
     "Container disk in GB."
+    container_registry_auth_id: Optional[str] = Field(
+        validation_alias="containerRegistryAuthId",
+        serialization_alias="containerRegistryAuthId",
+        default=None,
+    )
+    "Registry credentials for a private image."
     country_code: Optional[str] = Field(
         validation_alias="countryCode", serialization_alias="countryCode", default=None
     )
@@ -680,6 +1055,10 @@ class deployCpuPodInput(BaseModel):
         validation_alias="dataCenterId", serialization_alias="dataCenterId", default=None
     )
     "Data center to place the pod in."
+    deploy_cost: Optional[float] = Field(
+        validation_alias="deployCost", serialization_alias="deployCost", default=None
+    )
+    "Price the caller expects to pay per hour."
     docker_args: Optional[str] = Field(
         validation_alias="dockerArgs", serialization_alias="dockerArgs", default=None
     )
@@ -732,7 +1111,10 @@ class deployCpuPodInput(BaseModel):
     "Where the volume is mounted."
 
 
+CreateClusterInput.model_rebuild()
 EndpointInput.model_rebuild()
+EndpointTemplateInput.model_rebuild()
+PodEditJobInput.model_rebuild()
 PodFindAndDeployOnDemandInput.model_rebuild()
 PodRentInterruptableInput.model_rebuild()
 SaveTemplateInput.model_rebuild()

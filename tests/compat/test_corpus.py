@@ -8,22 +8,23 @@ against schema/runpod.graphql with graphql-core, and each example value is coerc
 declared variable type (graphql.utilities.coerce_input_value), so input fields are checked
 as well as the document.
 
-Two lists name the operations that fail today, each with its reason:
+Two lists name the operations that fail, each with its reason:
 
 * KNOWN_GAPS: the schema lacks something the source shows; docs/schema-evidence.md says
   what to change. Fixing the schema makes the entry fail this test until it is removed.
+  Empty since the evidence record's changes were applied to the SDL.
 * NOT_ADOPTED: the schema is meant to keep rejecting these (superseded by newer first-party
   evidence, or a synthetic fixture); the evidence file says why.
 
 Both lists are strict both ways: an operation that fails without being listed, and a listed
-one that validates, fail the test. test_proposal_closes_every_known_gap applies the SDL
-snippets of docs/schema-evidence.md to the schema and checks that they make every known gap
-validate, keep every not-adopted document rejected and break nothing that validates today.
+one that validates, fail the test. test_evidence_record_matches_the_schema checks that the
+SDL blocks of docs/schema-evidence.md (the changes it records as applied) are what
+schema/runpod.graphql says: every type, field, argument, enum value and type reference,
+and for a full definition no field more, so the record and the schema cannot drift apart.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import sys
@@ -34,16 +35,14 @@ from typing import Any, cast
 
 from graphql import (
     DocumentNode,
+    EnumTypeDefinitionNode,
     EnumTypeExtensionNode,
     GraphQLError,
     GraphQLInputType,
     GraphQLSchema,
-    InputObjectTypeExtensionNode,
     NonNullTypeNode,
-    ObjectTypeExtensionNode,
     OperationDefinitionNode,
     TypeDefinitionNode,
-    TypeExtensionNode,
     ValueNode,
     VariableNode,
     Visitor,
@@ -68,65 +67,10 @@ SOURCES = ("docs", "flash", "plugins", "runpod_python", "dstack", "skypilot", "g
 # source spliced a literal whose spelling matters (a quoted string where an enum is expected).
 LITERAL_KEY = "@literal"
 
-KNOWN_GAPS: dict[str, str] = {
-    # Serverless endpoints (docs/schema-evidence.md, section E)
-    "docs:EndpointCreateRequiredFields": "EndpointInput lacks type (QB/LB) (E1)",
-    "plugins:LoadBalancerEndpointCreate": "EndpointInput lacks type (QB/LB) (E1)",
-    "plugins:LoadBalancerEndpointScaleToZero": "EndpointInput lacks type (QB/LB) (E1)",
-    "plugins:WebsocketEndpointCreate": "EndpointInput lacks type (QB/LB) (E1)",
-    "plugins:MultiRegionCpuEndpointAttach": "EndpointInput lacks dataCenterIds (E2)",
-    "flash:EndpointSave": (
-        "EndpointInput lacks template, type, workersPFBTarget, flashEnvironmentId and makes "
-        "templateId non-null; Endpoint lacks flashEnvironmentId, workersPFBTarget, "
-        "activeBuildid, idePodId (E1, E3, E4, E7)"
-    ),
-    # Pods (section P)
-    "dstack:SpotGpuPod": "PodRentInterruptableInput lacks minCudaVersion, containerRegistryAuthId (P1)",
-    "dstack:OnDemandCpuPod": "deployCpuPodInput lacks deployCost, containerRegistryAuthId (P2)",
-    "dstack:PodWithClusterAddress": "Pod lacks clusterIp (P3)",
-    "dstack:PodSetRegistryAuth": "no podEditJob mutation / PodEditJobInput (P4)",
-    "dstack:PodEditContainer": "no podEditJob mutation / PodEditJobInput (P4)",
-    # Catalogue (section C)
-    "gpuhunt:GpuOffers": "GpuLowestPriceInput lacks minCudaVersion; GpuTypeFilter lacks cluster (C1, C2)",
-    "docs:GpuTypeAvailabilityDetail": (
-        "GpuLowestPriceInput lacks globalNetwork; LowestPrice lacks maxUnreservedGpuCount (C1, C3)"
-    ),
-    "skypilot:GpuCatalogEntry": "LowestPrice lacks maxUnreservedGpuCount (C3)",
-    "gpuhunt:OfferDimensions": "Query lacks countryCodes (C4)",
-    "flash:CpuInstanceStock": "no cpuFlavors query / CpuFlavorInput / SpecificsInput (C5)",
-    "gpuhunt:CpuFlavorOffers": "no cpuFlavors query (C5)",
-    "skypilot:CpuFlavorSizes": "no cpuFlavors query / CpuFlavorInput (C5)",
-    "skypilot:CpuFlavorPlacement": "no cpuFlavors query / CpuFlavorInput / SpecificsInput (C5)",
-    # Account and secrets (section A)
-    "dstack:AccountAuthIdentity": "User lacks authId (A1)",
-    "docs:SecretAdd": "no secretCreate mutation / SecretCreateInput (A2)",
-    "docs:SecretRemove": "no secretDelete mutation (A2)",
-    # Instant clusters (section K)
-    "dstack:InstantClusterCreate": "no createCluster mutation / CreateClusterInput (K1)",
-    "dstack:InstantClusterDelete": "no deleteCluster mutation / DeleteClusterInput (K1)",
-    # RunPod Flash deploy surface (section F)
-    "flash:FlashAppsOfAccount": "User lacks flashApps (F)",
-    "flash:FlashAppById": "no flashApp query (F)",
-    "flash:FlashAppByName": "no flashAppByName query (F)",
-    "flash:FlashBuildsOfApp": "no flashApp query (F)",
-    "flash:FlashEnvironmentsOfApp": "no flashApp query (F)",
-    "flash:FlashEnvironmentById": "no flashEnvironment query (F)",
-    "flash:FlashEnvironmentByName": "no flashEnvironmentByName query (F)",
-    "flash:FlashBuildById": "no flashBuild query (F)",
-    "flash:FlashLoginPoll": "no flashAuthRequestStatus query (F)",
-    "flash:FlashLoginStart": "no createFlashAuthRequest mutation (F)",
-    "flash:FlashUploadPrepare": "no prepareFlashArtifactUpload mutation (F)",
-    "flash:FlashUploadFinalize": "no finalizeFlashArtifactUpload mutation (F)",
-    "flash:FlashBuildManifestSet": "no updateFlashBuildManifest mutation (F)",
-    "flash:FlashBuildDeploy": "no deployBuildToEnvironment mutation (F)",
-    "flash:FlashAppNew": "no createFlashApp mutation (F)",
-    "flash:FlashEnvironmentNew": "no createFlashEnvironment mutation (F)",
-    "flash:FlashAppDrop": "no deleteFlashApp mutation (F)",
-    "flash:FlashEnvironmentDrop": "no deleteFlashEnvironment mutation (F)",
-    "flash:FlashEnvironmentAttachEndpoint": "no addEndpointToFlashEnvironment mutation (F)",
-    "flash:FlashEnvironmentAttachVolume": "no addNetworkVolumeToFlashEnvironment mutation (F)",
-    "flash:FlashEnvironmentSetState": "no updateFlashEnvironment mutation (F)",
-}
+# Every gap the corpus showed is closed in schema/runpod.graphql (docs/schema-evidence.md,
+# sections E, P, C, A, K, F: applied 2026-11-29). A document added to the corpus that the
+# schema lacks something for goes here, with the change it needs, until the SDL has it.
+KNOWN_GAPS: dict[str, str] = {}
 
 NOT_ADOPTED: dict[str, str] = {
     "docs:EndpointCreateFlashBootString": (
@@ -288,45 +232,6 @@ def _schema() -> GraphQLSchema:
     return build_ast_schema(parse(SDL_PATH.read_text(encoding="utf-8")))
 
 
-def _proposal_blocks() -> list[str]:
-    """The SDL snippets of docs/schema-evidence.md (fenced graphql blocks opening '# proposal')."""
-    text = EVIDENCE_PATH.read_text(encoding="utf-8")
-    blocks = re.findall(r"```graphql\n(.*?)```", text, re.DOTALL)
-    return [block for block in blocks if block.startswith("# proposal")]
-
-
-def _merge(target: TypeDefinitionNode, extension: TypeExtensionNode) -> TypeDefinitionNode:
-    """The target with the extension's fields or values that it does not have yet."""
-    attribute = "values" if isinstance(extension, EnumTypeExtensionNode) else "fields"
-    present = {item.name.value for item in getattr(target, attribute)}
-    added = [item for item in getattr(extension, attribute) if item.name.value not in present]
-    merged = copy.copy(target)
-    setattr(merged, attribute, (*getattr(target, attribute), *added))
-    return merged
-
-
-def _proposed_schema() -> GraphQLSchema:
-    """schema/runpod.graphql with the proposal applied: definitions replace, extensions add."""
-    definitions: dict[str, Any] = {}
-    others: list[Any] = []
-    for node in parse(SDL_PATH.read_text(encoding="utf-8")).definitions:
-        if isinstance(node, TypeDefinitionNode):
-            definitions[node.name.value] = node
-        else:
-            others.append(node)
-    for block in _proposal_blocks():
-        for node in parse(block).definitions:
-            if isinstance(
-                node, ObjectTypeExtensionNode | InputObjectTypeExtensionNode | EnumTypeExtensionNode
-            ):
-                definitions[node.name.value] = _merge(definitions[node.name.value], node)
-            elif isinstance(node, TypeDefinitionNode):
-                definitions[node.name.value] = node
-            else:
-                raise AssertionError(f"unexpected definition in a proposal block: {node.kind}")
-    return build_ast_schema(DocumentNode(definitions=(*others, *definitions.values())))
-
-
 def _failures(schema: GraphQLSchema) -> dict[str, list[str]]:
     return {op.key: problems for op in _corpus().operations if (problems := _problems(schema, op))}
 
@@ -360,17 +265,48 @@ def test_corpus_against_schema() -> None:
     assert fixed == [], "listed operations validate now: remove them from the lists"
 
 
-def test_proposal_closes_every_known_gap() -> None:
-    assert _proposal_blocks(), f"{EVIDENCE_PATH.relative_to(ROOT)} has no '# proposal' blocks"
-    schema = _proposed_schema()
-    failures = _failures(schema)
-    still_failing = {key: failures[key] for key in sorted(KNOWN_GAPS) if key in failures}
-    accepted = sorted(key for key in NOT_ADOPTED if key not in failures)
-    broken = {
-        key: problems
-        for key, problems in sorted(failures.items())
-        if key not in KNOWN_GAPS and key not in NOT_ADOPTED
+def _applied_blocks() -> list[str]:
+    """The SDL blocks of docs/schema-evidence.md (fenced graphql blocks opening '# applied')."""
+    text = EVIDENCE_PATH.read_text(encoding="utf-8")
+    blocks = re.findall(r"```graphql\n(.*?)```", text, re.DOTALL)
+    return [block for block in blocks if block.startswith("# applied")]
+
+
+def _shape(node: Any) -> dict[str, str]:
+    """A definition's members by name: each field's arguments and type, or each enum value."""
+    if isinstance(node, EnumTypeDefinitionNode | EnumTypeExtensionNode):
+        return {value.name.value: "" for value in node.values}
+    shape = {}
+    for member in node.fields:
+        arguments = ", ".join(
+            f"{arg.name.value}: {print_ast(arg.type)}" for arg in getattr(member, "arguments", ())
+        )
+        shape[member.name.value] = f"({arguments}) {print_ast(member.type)}"
+    return shape
+
+
+def test_evidence_record_matches_the_schema() -> None:
+    """What docs/schema-evidence.md records as applied is what schema/runpod.graphql says."""
+    blocks = _applied_blocks()
+    assert blocks, f"{EVIDENCE_PATH.relative_to(ROOT)} has no '# applied' blocks"
+    in_sdl = {
+        node.name.value: node
+        for node in parse(SDL_PATH.read_text(encoding="utf-8")).definitions
+        if isinstance(node, TypeDefinitionNode)
     }
-    assert still_failing == {}, "the proposal leaves known gaps open"
-    assert accepted == [], "the proposal accepts documents it means to keep rejecting"
-    assert broken == {}, "the proposal breaks documents that validate today"
+    differences = []
+    for block in blocks:
+        for node in parse(block).definitions:
+            name = node.name.value
+            current = in_sdl.get(name)
+            if current is None:
+                differences.append(f"{name}: not in the schema")
+                continue
+            recorded, actual = _shape(node), _shape(current)
+            for member, signature in recorded.items():
+                if actual.get(member) != signature:
+                    differences.append(f"{name}.{member}: {signature!r} vs {actual.get(member)!r}")
+            if isinstance(node, TypeDefinitionNode):
+                extra = sorted(set(actual) - set(recorded))
+                differences.extend(f"{name}.{member}: not in the record" for member in extra)
+    assert differences == []
