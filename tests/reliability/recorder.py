@@ -24,6 +24,7 @@ SECRETS = (SECRET_KEY, WRONG_KEY)
 SECTIONS = {
     "soak": "Fault soak",
     "cancellation": "Cancellation trials",
+    "deadlines": "Hung servers: time to give up",
     "corpus": "Bad-input corpus",
     "hygiene": "Secret hygiene",
 }

@@ -29,6 +29,20 @@ _INTRO = {
         "The caller gives up at a random (seeded) moment; afterwards every job the emulator "
         "created must be CANCELLED, or have been final already, and none may still run."
     ),
+    "deadlines": (
+        "Each call that takes `timeout=`, from the blocking and the async client, against an "
+        "emulator whose routes accept the request and then hang (`latency=30` on the routes "
+        "the call uses), and again with `/cancel` hanging too. A call given `timeout=T` must "
+        "raise `WaitTimeout` (a builtin `TimeoutError`) within T + 1 s, or within T + 1 s + "
+        "the clean-up budget when the clean-up meets the hung server (`/cancel` hangs, or the "
+        "submission does: the job may exist, and the clean-up may spend its budget learning "
+        "its id); "
+        "`cancelled` is yes exactly when a job id was known and the cancel was answered, and "
+        "then the emulator shows the job CANCELLED. With `cancel_on_exit=False` nothing is "
+        "cancelled. The bound is the contract (a call ends when its caller said), with a "
+        "generous margin, not a speed target. All trials run at once; set-up (jobs to wait "
+        "on, pods) happens before the faults are switched on."
+    ),
     "corpus": (
         "Each case expects one typed error (or a successful parse) and runs under a bound, "
         "so a hang fails it too. Malformed servers are `httpx.MockTransport`s; the rest is "
