@@ -23,6 +23,9 @@ class Deadline:
     what: str
     #: The job the call is about, once known (a submission learns it mid-call).
     job_id: str | None = None
+    #: Extra seconds a submission in flight at the deadline may take to answer, so that
+    #: the job it may have created can be named and cancelled (0: give up at once).
+    submission_grace: float = 0.0
 
     @classmethod
     def after(cls, seconds: float, what: str, job_id: str | None = None) -> Deadline:

@@ -78,6 +78,7 @@ class EndpointFlows:
             return None
 
         def cancel() -> Flow[Any]:
+            submitted.cleaning_up = True
             if submitted.id is None:  # gave up before RunPod named the job
                 return None
             return (yield from cancel_abandoned(self.routes, submitted.id))
@@ -114,6 +115,8 @@ class EndpointFlows:
         abort = self.abort(submitted, options)
         polling = options.get("polling") or self.polling
         deadline = polling.deadline(options.get("timeout"), f"a job on endpoint {self.id}")
+        if deadline is not None and abort is not None:
+            deadline.submission_grace = ABORT_BUDGET_SECONDS
         flow = self._run_to_result(
             job_input, output_type, options, submitted, abort is None, polling, deadline
         )
@@ -256,14 +259,12 @@ class Endpoint(EndpointFlows):
         )
         return map_sync(one, plan, self._cancel_all if cancels else None)
 
-    def _cancel_all(self, job_ids: Iterable[str]) -> None:
-        """Cancel jobs a map abandons (best effort: each within the clean-up budget)."""
+    def _cancel_all(self, job_ids: Iterable[str], deadline: Deadline) -> None:
+        """Cancel jobs a map abandons (best effort, all within one clean-up deadline)."""
         for job_id in job_ids:
             flow = self.routes.cancel(job_id, retry=ABORT_RETRY)
             try:
-                run_sync(
-                    self._http, flow, deadline=Deadline.after(ABORT_BUDGET_SECONDS, "a cancel")
-                )
+                run_sync(self._http, flow, deadline=deadline)
             except RunpodError as exc:
                 logger.warning("cancelling job %s after map() stopped failed: %s", job_id, exc)
 

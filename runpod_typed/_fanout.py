@@ -8,11 +8,11 @@ one) pulls items from one shared cursor, so 10,000 inputs cost N workers, not
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from runpod_typed._deadline import Deadline
 from runpod_typed._errors import InvalidRequestError, RunpodError
 from runpod_typed._flow import ABORT_BUDGET_SECONDS
 from runpod_typed._job import Submitted
@@ -127,7 +127,7 @@ class _Cursor:
 def map_sync(
     run: Callable[[Any, Submitted], Any],
     plan: FanOut,
-    cancel: Callable[[Iterable[str]], None] | None,
+    cancel: Callable[[Iterable[str], Deadline], None] | None,
 ) -> list[Any]:
     """Threads pull items; `run(item, submitted)` runs one and records its job id.
 
@@ -192,21 +192,24 @@ def map_sync(
 def _stop(
     cursor: _Cursor,
     running: dict[int, Submitted],
-    cancel: Callable[[Iterable[str]], None] | None,
+    cancel: Callable[[Iterable[str], Deadline], None] | None,
     idle: threading.Semaphore,
     busy: int,
     reason: BaseException,
 ) -> None:
-    """Start nothing more; cancel running jobs (bounded) while the busy workers wind down."""
+    """Start nothing more; cancel running jobs while the busy workers wind down, all
+    within one clean-up deadline. Jobs already in their own clean-up are left to it."""
     cursor.fail(reason)
     if cancel is None:
         return
     cancelled: set[str] = set()
-    give_up = time.monotonic() + ABORT_BUDGET_SECONDS
-    while busy > 0 and time.monotonic() < give_up:
-        named = {s.id for s in list(running.values()) if s.id is not None} - cancelled
+    deadline = Deadline.after(ABORT_BUDGET_SECONDS, "the jobs of a stopped map()")
+    while busy > 0 and deadline.left() > 0:
+        named = {
+            s.id for s in list(running.values()) if s.id is not None and not s.cleaning_up
+        } - cancelled
         if named:
-            cancel(named)
+            cancel(named, deadline)
             cancelled |= named
         if idle.acquire(timeout=0.05):
             busy -= 1

@@ -155,6 +155,8 @@ def _budget(
     if deadline is None:
         return own, False
     left = deadline.remaining()
+    if effect.finish:  # a submission's answer names the job to cancel: worth a little more
+        left += deadline.submission_grace
     return (left, True) if own is None or left <= own else (own, False)
 
 

@@ -53,6 +53,8 @@ class Submitted:
     """The id of a job once RunPod has given it, so an abort (or a failing map) can cancel it."""
 
     id: str | None = None
+    #: Its own clean-up has begun (a map stopping must not cancel it a second time).
+    cleaning_up: bool = False
 
 
 class JobFlows(Generic[T]):

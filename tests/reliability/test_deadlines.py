@@ -201,13 +201,7 @@ TRIALS = [
 ]
 
 #: Known defects: trial key -> reason (the test is xfail(strict=True) until fixed).
-KNOWN_DEFECTS = {
-    "map-sync-wait+cancel": (
-        "blocking map: each item's own clean-up spends the 5 s budget on the hung /cancel, "
-        "then map's stop cancels the jobs still running again, one after another, each with "
-        "a fresh 5 s budget (Endpoint._cancel_all): WaitTimeout after 16.6 s, not by 7.5 s"
-    ),
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 @dataclass
