@@ -7,17 +7,30 @@ from .async_graphql_base_client import AsyncGraphQLBaseClient
 from .base_model import BaseModel
 from .bid_resume_pod import BidResumePod, BidResumePodPodBidResume
 from .client import RunpodGraphQLClient
+from .country_codes import CountryCodes
+from .cpu_availability import (
+    CpuAvailability,
+    CpuAvailabilityCpuFlavors,
+    CpuAvailabilityCpuFlavorsSpecifics,
+)
+from .cpu_flavors import CpuFlavors, CpuFlavorsCpuFlavors
 from .cpu_types import CpuTypes, CpuTypesCpuTypes
+from .create_cluster import CreateCluster, CreateClusterCreateCluster
 from .create_cpu_pod import CreateCpuPod, CreateCpuPodDeployCpuPod
 from .create_network_volume import CreateNetworkVolume, CreateNetworkVolumeCreateNetworkVolume
 from .create_pod import CreatePod, CreatePodPodFindAndDeployOnDemand
 from .create_registry_auth import CreateRegistryAuth, CreateRegistryAuthSaveRegistryAuth
+from .create_secret import CreateSecret, CreateSecretSecretCreate
 from .create_spot_pod import CreateSpotPod, CreateSpotPodPodRentInterruptable
 from .data_centers import DataCenters, DataCentersDataCenters, DataCentersDataCentersGpuAvailability
+from .delete_cluster import DeleteCluster
 from .delete_endpoint import DeleteEndpoint
 from .delete_network_volume import DeleteNetworkVolume
 from .delete_registry_auth import DeleteRegistryAuth
+from .delete_secret import DeleteSecret
 from .delete_template import DeleteTemplate
+from .edit_pod import EditPod, EditPodPodEditJob
+from .endpoint_by_id import EndpointById, EndpointByIdMyself, EndpointByIdMyselfEndpoint
 from .endpoints import Endpoints, EndpointsMyself, EndpointsMyselfEndpoints
 from .enums import (
     CloudTypeEnum,
@@ -31,8 +44,13 @@ from .enums import (
 )
 from .flows import RunpodGraphQLFlows
 from .fragments import (
+    ClusterFields,
+    ClusterFieldsPods,
+    ClusterFieldsPodsMachine,
+    CpuFlavorFields,
     EndpointFields,
     EndpointFieldsEnv,
+    EndpointFieldsNetworkVolumeIds,
     GpuTypeFields,
     LowestPriceFields,
     NetworkVolumeFields,
@@ -43,6 +61,7 @@ from .fragments import (
     PodFieldsRuntimeGpus,
     PodFieldsRuntimePorts,
     RegistryAuthFields,
+    SecretFields,
     TemplateFields,
     TemplateFieldsEnv,
     UserFields,
@@ -108,6 +127,7 @@ from .registry_auths import (
 from .resume_pod import ResumePod, ResumePodPodResume
 from .save_endpoint import SaveEndpoint, SaveEndpointSaveEndpoint
 from .save_template import SaveTemplate, SaveTemplateSaveTemplate
+from .secrets import Secrets, SecretsMyself, SecretsMyselfSecrets
 from .stop_pod import StopPod, StopPodPodStop
 from .templates import Templates, TemplatesMyself, TemplatesMyselfPodTemplates
 from .terminate_pod import TerminatePod
@@ -128,12 +148,24 @@ __all__ = [
     "BidResumePod",
     "BidResumePodPodBidResume",
     "CloudTypeEnum",
+    "ClusterFields",
+    "ClusterFieldsPods",
+    "ClusterFieldsPodsMachine",
     "ClusterType",
     "Compliance",
     "ComputeType",
+    "CountryCodes",
+    "CpuAvailability",
+    "CpuAvailabilityCpuFlavors",
+    "CpuAvailabilityCpuFlavorsSpecifics",
+    "CpuFlavorFields",
     "CpuFlavorInput",
+    "CpuFlavors",
+    "CpuFlavorsCpuFlavors",
     "CpuTypes",
     "CpuTypesCpuTypes",
+    "CreateCluster",
+    "CreateClusterCreateCluster",
     "CreateClusterInput",
     "CreateCpuPod",
     "CreateCpuPodDeployCpuPod",
@@ -146,21 +178,31 @@ __all__ = [
     "CreatePodPodFindAndDeployOnDemand",
     "CreateRegistryAuth",
     "CreateRegistryAuthSaveRegistryAuth",
+    "CreateSecret",
+    "CreateSecretSecretCreate",
     "CreateSpotPod",
     "CreateSpotPodPodRentInterruptable",
     "DataCenters",
     "DataCentersDataCenters",
     "DataCentersDataCentersGpuAvailability",
+    "DeleteCluster",
     "DeleteClusterInput",
     "DeleteEndpoint",
     "DeleteNetworkVolume",
     "DeleteNetworkVolumeInput",
     "DeleteRegistryAuth",
+    "DeleteSecret",
     "DeleteTemplate",
     "DeployBuildToEnvironmentInput",
     "DiscountType",
+    "EditPod",
+    "EditPodPodEditJob",
+    "EndpointById",
+    "EndpointByIdMyself",
+    "EndpointByIdMyselfEndpoint",
     "EndpointFields",
     "EndpointFieldsEnv",
+    "EndpointFieldsNetworkVolumeIds",
     "EndpointInput",
     "EndpointNetworkVolumeInput",
     "EndpointTemplateInput",
@@ -224,6 +266,10 @@ __all__ = [
     "SaveTemplateSaveTemplate",
     "SavingsPlanInput",
     "SecretCreateInput",
+    "SecretFields",
+    "Secrets",
+    "SecretsMyself",
+    "SecretsMyselfSecrets",
     "SpecificsInput",
     "StopPod",
     "StopPodPodStop",

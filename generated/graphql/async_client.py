@@ -5,26 +5,39 @@ from typing import Optional, Union
 from .async_graphql_base_client import AsyncGraphQLBaseClient
 from .base_model import UNSET, UnsetType
 from .bid_resume_pod import BidResumePod
+from .country_codes import CountryCodes
+from .cpu_availability import CpuAvailability
+from .cpu_flavors import CpuFlavors
 from .cpu_types import CpuTypes
+from .create_cluster import CreateCluster
 from .create_cpu_pod import CreateCpuPod
 from .create_network_volume import CreateNetworkVolume
 from .create_pod import CreatePod
 from .create_registry_auth import CreateRegistryAuth
+from .create_secret import CreateSecret
 from .create_spot_pod import CreateSpotPod
 from .data_centers import DataCenters
+from .delete_cluster import DeleteCluster
 from .delete_endpoint import DeleteEndpoint
 from .delete_network_volume import DeleteNetworkVolume
 from .delete_registry_auth import DeleteRegistryAuth
+from .delete_secret import DeleteSecret
 from .delete_template import DeleteTemplate
+from .edit_pod import EditPod
+from .endpoint_by_id import EndpointById
 from .endpoints import Endpoints
 from .gpu_types import GpuTypes
 from .input_types import (
+    CpuFlavorInput,
+    CreateClusterInput,
     CreateNetworkVolumeInput,
+    DeleteClusterInput,
     DeleteNetworkVolumeInput,
     EndpointInput,
     GpuLowestPriceInput,
     GpuTypeFilter,
     PodBidResumeInput,
+    PodEditJobInput,
     PodFilter,
     PodFindAndDeployOnDemandInput,
     PodRentInterruptableInput,
@@ -33,6 +46,8 @@ from .input_types import (
     PodTerminateInput,
     SaveRegistryAuthInput,
     SaveTemplateInput,
+    SecretCreateInput,
+    SpecificsInput,
     UpdateEndpointTemplateInput,
     UpdateNetworkVolumeInput,
     UpdateRegistryAuthInput,
@@ -47,6 +62,7 @@ from .registry_auths import RegistryAuths
 from .resume_pod import ResumePod
 from .save_endpoint import SaveEndpoint
 from .save_template import SaveTemplate
+from .secrets import Secrets
 from .stop_pod import StopPod
 from .templates import Templates
 from .terminate_pod import TerminatePod
@@ -117,6 +133,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
               countryCode
               supportPublicIp
               compliance
+              maxUnreservedGpuCount
             }
             """)
         variables: dict[str, object] = {"input": input, "lowestPrice": lowest_price}
@@ -170,6 +187,126 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
         data = self.get_data(response)
         return self.parse(DataCenters, data)
 
+    async def country_codes(self) -> CountryCodes:
+        query = gql("""
+            query CountryCodes {
+              countryCodes
+            }
+            """)
+        variables: dict[str, object] = {}
+        response = await self.execute(
+            query=query, operation_name="CountryCodes", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(CountryCodes, data)
+
+    async def cpu_flavors(
+        self, input: Union[Optional[CpuFlavorInput], UnsetType] = UNSET
+    ) -> CpuFlavors:
+        query = gql("""
+            query CpuFlavors($input: CpuFlavorInput) {
+              cpuFlavors(input: $input) {
+                ...CpuFlavorFields
+              }
+            }
+
+            fragment CpuFlavorFields on CpuFlavor {
+              id
+              groupId
+              displayName
+              minVcpu
+              maxVcpu
+              vcpuBurstable
+              ramMultiplier
+              diskLimitPerVcpu
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(query=query, operation_name="CpuFlavors", variables=variables)
+        data = self.get_data(response)
+        return self.parse(CpuFlavors, data)
+
+    async def cpu_availability(
+        self,
+        input: Union[Optional[CpuFlavorInput], UnsetType] = UNSET,
+        specifics: Union[Optional[SpecificsInput], UnsetType] = UNSET,
+    ) -> CpuAvailability:
+        query = gql("""
+            query CpuAvailability($input: CpuFlavorInput, $specifics: SpecificsInput) {
+              cpuFlavors(input: $input) {
+                ...CpuFlavorFields
+                specifics(input: $specifics) {
+                  stockStatus
+                  securePrice
+                  slsPrice
+                }
+              }
+            }
+
+            fragment CpuFlavorFields on CpuFlavor {
+              id
+              groupId
+              displayName
+              minVcpu
+              maxVcpu
+              vcpuBurstable
+              ramMultiplier
+              diskLimitPerVcpu
+            }
+            """)
+        variables: dict[str, object] = {"input": input, "specifics": specifics}
+        response = await self.execute(
+            query=query, operation_name="CpuAvailability", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(CpuAvailability, data)
+
+    async def create_cluster(self, input: CreateClusterInput) -> CreateCluster:
+        query = gql("""
+            mutation CreateCluster($input: CreateClusterInput!) {
+              createCluster(input: $input) {
+                ...ClusterFields
+              }
+            }
+
+            fragment ClusterFields on Cluster {
+              id
+              name
+              pods {
+                id
+                name
+                desiredStatus
+                clusterIp
+                gpuCount
+                imageName
+                costPerHr
+                machine {
+                  dataCenterId
+                  gpuTypeId
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="CreateCluster", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(CreateCluster, data)
+
+    async def delete_cluster(self, input: DeleteClusterInput) -> DeleteCluster:
+        query = gql("""
+            mutation DeleteCluster($input: DeleteClusterInput!) {
+              deleteCluster(input: $input)
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="DeleteCluster", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(DeleteCluster, data)
+
     async def endpoints(self) -> Endpoints:
         query = gql("""
             query Endpoints {
@@ -191,6 +328,11 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
               idleTimeout
               locations
               networkVolumeId
+              networkVolumeIds {
+                networkVolumeId
+                dataCenterId
+              }
+              modelReferences
               scalerType
               scalerValue
               workersMin
@@ -214,6 +356,57 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
         data = self.get_data(response)
         return self.parse(Endpoints, data)
 
+    async def endpoint_by_id(self, id: str) -> EndpointById:
+        query = gql("""
+            query EndpointById($id: String!) {
+              myself {
+                endpoint(id: $id) {
+                  ...EndpointFields
+                }
+              }
+            }
+
+            fragment EndpointFields on Endpoint {
+              id
+              name
+              templateId
+              gpuIds
+              gpuCount
+              instanceIds
+              computeType
+              idleTimeout
+              locations
+              networkVolumeId
+              networkVolumeIds {
+                networkVolumeId
+                dataCenterId
+              }
+              modelReferences
+              scalerType
+              scalerValue
+              workersMin
+              workersMax
+              workersStandby
+              flashBootType
+              allowedCudaVersions
+              minCudaVersion
+              executionTimeoutMs
+              type
+              userId
+              version
+              env {
+                key
+                value
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query, operation_name="EndpointById", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(EndpointById, data)
+
     async def save_endpoint(self, input: EndpointInput) -> SaveEndpoint:
         query = gql("""
             mutation SaveEndpoint($input: EndpointInput!) {
@@ -233,6 +426,11 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
               idleTimeout
               locations
               networkVolumeId
+              networkVolumeIds {
+                networkVolumeId
+                dataCenterId
+              }
+              modelReferences
               scalerType
               scalerValue
               workersMin
@@ -279,6 +477,11 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
               idleTimeout
               locations
               networkVolumeId
+              networkVolumeIds {
+                networkVolumeId
+                dataCenterId
+              }
+              modelReferences
               scalerType
               scalerValue
               workersMin
@@ -440,6 +643,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -507,6 +711,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -574,6 +779,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -641,6 +847,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -710,6 +917,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -747,6 +955,74 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
         data = self.get_data(response)
         return self.parse(CreateCpuPod, data)
 
+    async def edit_pod(self, input: PodEditJobInput) -> EditPod:
+        query = gql("""
+            mutation EditPod($input: PodEditJobInput!) {
+              podEditJob(input: $input) {
+                ...PodFields
+              }
+            }
+
+            fragment PodFields on Pod {
+              id
+              name
+              desiredStatus
+              lastStatusChange
+              podType
+              imageName
+              dockerArgs
+              env
+              gpuCount
+              vcpuCount
+              memoryInGb
+              containerDiskInGb
+              volumeInGb
+              volumeMountPath
+              ports
+              costPerHr
+              adjustedCostPerHr
+              lowestBidPriceToResume
+              machineId
+              uptimeSeconds
+              templateId
+              networkVolumeId
+              containerRegistryAuthId
+              clusterIp
+              machine {
+                podHostId
+                gpuDisplayName
+                gpuTypeId
+                location
+                dataCenterId
+                secureCloud
+                supportPublicIp
+              }
+              runtime {
+                uptimeInSeconds
+                ports {
+                  ip
+                  isIpPublic
+                  privatePort
+                  publicPort
+                  type
+                }
+                gpus {
+                  id
+                  gpuUtilPercent
+                  memoryUtilPercent
+                }
+                container {
+                  cpuPercent
+                  memoryPercent
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(query=query, operation_name="EditPod", variables=variables)
+        data = self.get_data(response)
+        return self.parse(EditPod, data)
+
     async def resume_pod(self, input: PodResumeInput) -> ResumePod:
         query = gql("""
             mutation ResumePod($input: PodResumeInput!) {
@@ -779,6 +1055,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -846,6 +1123,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -915,6 +1193,7 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -1043,6 +1322,61 @@ class AsyncRunpodGraphQLClient(AsyncGraphQLBaseClient):
         )
         data = self.get_data(response)
         return self.parse(DeleteRegistryAuth, data)
+
+    async def secrets(self) -> Secrets:
+        query = gql("""
+            query Secrets {
+              myself {
+                secrets {
+                  ...SecretFields
+                }
+              }
+            }
+
+            fragment SecretFields on Secret {
+              id
+              name
+              description
+            }
+            """)
+        variables: dict[str, object] = {}
+        response = await self.execute(query=query, operation_name="Secrets", variables=variables)
+        data = self.get_data(response)
+        return self.parse(Secrets, data)
+
+    async def create_secret(self, input: SecretCreateInput) -> CreateSecret:
+        query = gql("""
+            mutation CreateSecret($input: SecretCreateInput!) {
+              secretCreate(input: $input) {
+                ...SecretFields
+              }
+            }
+
+            fragment SecretFields on Secret {
+              id
+              name
+              description
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="CreateSecret", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(CreateSecret, data)
+
+    async def delete_secret(self, id: str) -> DeleteSecret:
+        query = gql("""
+            mutation DeleteSecret($id: ID!) {
+              secretDelete(id: $id)
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = await self.execute(
+            query=query, operation_name="DeleteSecret", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(DeleteSecret, data)
 
     async def templates(self) -> Templates:
         query = gql("""

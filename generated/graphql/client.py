@@ -4,27 +4,40 @@ from typing import Optional, Union
 
 from .base_model import UNSET, UnsetType
 from .bid_resume_pod import BidResumePod
+from .country_codes import CountryCodes
+from .cpu_availability import CpuAvailability
+from .cpu_flavors import CpuFlavors
 from .cpu_types import CpuTypes
+from .create_cluster import CreateCluster
 from .create_cpu_pod import CreateCpuPod
 from .create_network_volume import CreateNetworkVolume
 from .create_pod import CreatePod
 from .create_registry_auth import CreateRegistryAuth
+from .create_secret import CreateSecret
 from .create_spot_pod import CreateSpotPod
 from .data_centers import DataCenters
+from .delete_cluster import DeleteCluster
 from .delete_endpoint import DeleteEndpoint
 from .delete_network_volume import DeleteNetworkVolume
 from .delete_registry_auth import DeleteRegistryAuth
+from .delete_secret import DeleteSecret
 from .delete_template import DeleteTemplate
+from .edit_pod import EditPod
+from .endpoint_by_id import EndpointById
 from .endpoints import Endpoints
 from .gpu_types import GpuTypes
 from .graphql_base_client import GraphQLBaseClient
 from .input_types import (
+    CpuFlavorInput,
+    CreateClusterInput,
     CreateNetworkVolumeInput,
+    DeleteClusterInput,
     DeleteNetworkVolumeInput,
     EndpointInput,
     GpuLowestPriceInput,
     GpuTypeFilter,
     PodBidResumeInput,
+    PodEditJobInput,
     PodFilter,
     PodFindAndDeployOnDemandInput,
     PodRentInterruptableInput,
@@ -33,6 +46,8 @@ from .input_types import (
     PodTerminateInput,
     SaveRegistryAuthInput,
     SaveTemplateInput,
+    SecretCreateInput,
+    SpecificsInput,
     UpdateEndpointTemplateInput,
     UpdateNetworkVolumeInput,
     UpdateRegistryAuthInput,
@@ -47,6 +62,7 @@ from .registry_auths import RegistryAuths
 from .resume_pod import ResumePod
 from .save_endpoint import SaveEndpoint
 from .save_template import SaveTemplate
+from .secrets import Secrets
 from .stop_pod import StopPod
 from .templates import Templates
 from .terminate_pod import TerminatePod
@@ -117,6 +133,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
               countryCode
               supportPublicIp
               compliance
+              maxUnreservedGpuCount
             }
             """)
         variables: dict[str, object] = {"input": input, "lowestPrice": lowest_price}
@@ -168,6 +185,116 @@ class RunpodGraphQLClient(GraphQLBaseClient):
         data = self.get_data(response)
         return self.parse(DataCenters, data)
 
+    def country_codes(self) -> CountryCodes:
+        query = gql("""
+            query CountryCodes {
+              countryCodes
+            }
+            """)
+        variables: dict[str, object] = {}
+        response = self.execute(query=query, operation_name="CountryCodes", variables=variables)
+        data = self.get_data(response)
+        return self.parse(CountryCodes, data)
+
+    def cpu_flavors(self, input: Union[Optional[CpuFlavorInput], UnsetType] = UNSET) -> CpuFlavors:
+        query = gql("""
+            query CpuFlavors($input: CpuFlavorInput) {
+              cpuFlavors(input: $input) {
+                ...CpuFlavorFields
+              }
+            }
+
+            fragment CpuFlavorFields on CpuFlavor {
+              id
+              groupId
+              displayName
+              minVcpu
+              maxVcpu
+              vcpuBurstable
+              ramMultiplier
+              diskLimitPerVcpu
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(query=query, operation_name="CpuFlavors", variables=variables)
+        data = self.get_data(response)
+        return self.parse(CpuFlavors, data)
+
+    def cpu_availability(
+        self,
+        input: Union[Optional[CpuFlavorInput], UnsetType] = UNSET,
+        specifics: Union[Optional[SpecificsInput], UnsetType] = UNSET,
+    ) -> CpuAvailability:
+        query = gql("""
+            query CpuAvailability($input: CpuFlavorInput, $specifics: SpecificsInput) {
+              cpuFlavors(input: $input) {
+                ...CpuFlavorFields
+                specifics(input: $specifics) {
+                  stockStatus
+                  securePrice
+                  slsPrice
+                }
+              }
+            }
+
+            fragment CpuFlavorFields on CpuFlavor {
+              id
+              groupId
+              displayName
+              minVcpu
+              maxVcpu
+              vcpuBurstable
+              ramMultiplier
+              diskLimitPerVcpu
+            }
+            """)
+        variables: dict[str, object] = {"input": input, "specifics": specifics}
+        response = self.execute(query=query, operation_name="CpuAvailability", variables=variables)
+        data = self.get_data(response)
+        return self.parse(CpuAvailability, data)
+
+    def create_cluster(self, input: CreateClusterInput) -> CreateCluster:
+        query = gql("""
+            mutation CreateCluster($input: CreateClusterInput!) {
+              createCluster(input: $input) {
+                ...ClusterFields
+              }
+            }
+
+            fragment ClusterFields on Cluster {
+              id
+              name
+              pods {
+                id
+                name
+                desiredStatus
+                clusterIp
+                gpuCount
+                imageName
+                costPerHr
+                machine {
+                  dataCenterId
+                  gpuTypeId
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(query=query, operation_name="CreateCluster", variables=variables)
+        data = self.get_data(response)
+        return self.parse(CreateCluster, data)
+
+    def delete_cluster(self, input: DeleteClusterInput) -> DeleteCluster:
+        query = gql("""
+            mutation DeleteCluster($input: DeleteClusterInput!) {
+              deleteCluster(input: $input)
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(query=query, operation_name="DeleteCluster", variables=variables)
+        data = self.get_data(response)
+        return self.parse(DeleteCluster, data)
+
     def endpoints(self) -> Endpoints:
         query = gql("""
             query Endpoints {
@@ -189,6 +316,11 @@ class RunpodGraphQLClient(GraphQLBaseClient):
               idleTimeout
               locations
               networkVolumeId
+              networkVolumeIds {
+                networkVolumeId
+                dataCenterId
+              }
+              modelReferences
               scalerType
               scalerValue
               workersMin
@@ -212,6 +344,55 @@ class RunpodGraphQLClient(GraphQLBaseClient):
         data = self.get_data(response)
         return self.parse(Endpoints, data)
 
+    def endpoint_by_id(self, id: str) -> EndpointById:
+        query = gql("""
+            query EndpointById($id: String!) {
+              myself {
+                endpoint(id: $id) {
+                  ...EndpointFields
+                }
+              }
+            }
+
+            fragment EndpointFields on Endpoint {
+              id
+              name
+              templateId
+              gpuIds
+              gpuCount
+              instanceIds
+              computeType
+              idleTimeout
+              locations
+              networkVolumeId
+              networkVolumeIds {
+                networkVolumeId
+                dataCenterId
+              }
+              modelReferences
+              scalerType
+              scalerValue
+              workersMin
+              workersMax
+              workersStandby
+              flashBootType
+              allowedCudaVersions
+              minCudaVersion
+              executionTimeoutMs
+              type
+              userId
+              version
+              env {
+                key
+                value
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(query=query, operation_name="EndpointById", variables=variables)
+        data = self.get_data(response)
+        return self.parse(EndpointById, data)
+
     def save_endpoint(self, input: EndpointInput) -> SaveEndpoint:
         query = gql("""
             mutation SaveEndpoint($input: EndpointInput!) {
@@ -231,6 +412,11 @@ class RunpodGraphQLClient(GraphQLBaseClient):
               idleTimeout
               locations
               networkVolumeId
+              networkVolumeIds {
+                networkVolumeId
+                dataCenterId
+              }
+              modelReferences
               scalerType
               scalerValue
               workersMin
@@ -275,6 +461,11 @@ class RunpodGraphQLClient(GraphQLBaseClient):
               idleTimeout
               locations
               networkVolumeId
+              networkVolumeIds {
+                networkVolumeId
+                dataCenterId
+              }
+              modelReferences
               scalerType
               scalerValue
               workersMin
@@ -432,6 +623,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -499,6 +691,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -566,6 +759,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -633,6 +827,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -700,6 +895,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -735,6 +931,74 @@ class RunpodGraphQLClient(GraphQLBaseClient):
         data = self.get_data(response)
         return self.parse(CreateCpuPod, data)
 
+    def edit_pod(self, input: PodEditJobInput) -> EditPod:
+        query = gql("""
+            mutation EditPod($input: PodEditJobInput!) {
+              podEditJob(input: $input) {
+                ...PodFields
+              }
+            }
+
+            fragment PodFields on Pod {
+              id
+              name
+              desiredStatus
+              lastStatusChange
+              podType
+              imageName
+              dockerArgs
+              env
+              gpuCount
+              vcpuCount
+              memoryInGb
+              containerDiskInGb
+              volumeInGb
+              volumeMountPath
+              ports
+              costPerHr
+              adjustedCostPerHr
+              lowestBidPriceToResume
+              machineId
+              uptimeSeconds
+              templateId
+              networkVolumeId
+              containerRegistryAuthId
+              clusterIp
+              machine {
+                podHostId
+                gpuDisplayName
+                gpuTypeId
+                location
+                dataCenterId
+                secureCloud
+                supportPublicIp
+              }
+              runtime {
+                uptimeInSeconds
+                ports {
+                  ip
+                  isIpPublic
+                  privatePort
+                  publicPort
+                  type
+                }
+                gpus {
+                  id
+                  gpuUtilPercent
+                  memoryUtilPercent
+                }
+                container {
+                  cpuPercent
+                  memoryPercent
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(query=query, operation_name="EditPod", variables=variables)
+        data = self.get_data(response)
+        return self.parse(EditPod, data)
+
     def resume_pod(self, input: PodResumeInput) -> ResumePod:
         query = gql("""
             mutation ResumePod($input: PodResumeInput!) {
@@ -767,6 +1031,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -834,6 +1099,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -901,6 +1167,7 @@ class RunpodGraphQLClient(GraphQLBaseClient):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -1025,6 +1292,57 @@ class RunpodGraphQLClient(GraphQLBaseClient):
         )
         data = self.get_data(response)
         return self.parse(DeleteRegistryAuth, data)
+
+    def secrets(self) -> Secrets:
+        query = gql("""
+            query Secrets {
+              myself {
+                secrets {
+                  ...SecretFields
+                }
+              }
+            }
+
+            fragment SecretFields on Secret {
+              id
+              name
+              description
+            }
+            """)
+        variables: dict[str, object] = {}
+        response = self.execute(query=query, operation_name="Secrets", variables=variables)
+        data = self.get_data(response)
+        return self.parse(Secrets, data)
+
+    def create_secret(self, input: SecretCreateInput) -> CreateSecret:
+        query = gql("""
+            mutation CreateSecret($input: SecretCreateInput!) {
+              secretCreate(input: $input) {
+                ...SecretFields
+              }
+            }
+
+            fragment SecretFields on Secret {
+              id
+              name
+              description
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = self.execute(query=query, operation_name="CreateSecret", variables=variables)
+        data = self.get_data(response)
+        return self.parse(CreateSecret, data)
+
+    def delete_secret(self, id: str) -> DeleteSecret:
+        query = gql("""
+            mutation DeleteSecret($id: ID!) {
+              secretDelete(id: $id)
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = self.execute(query=query, operation_name="DeleteSecret", variables=variables)
+        data = self.get_data(response)
+        return self.parse(DeleteSecret, data)
 
     def templates(self) -> Templates:
         query = gql("""

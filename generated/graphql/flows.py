@@ -5,27 +5,40 @@ from typing import Any, Optional, Union
 
 from .base_model import UNSET, UnsetType
 from .bid_resume_pod import BidResumePod
+from .country_codes import CountryCodes
+from .cpu_availability import CpuAvailability
+from .cpu_flavors import CpuFlavors
 from .cpu_types import CpuTypes
+from .create_cluster import CreateCluster
 from .create_cpu_pod import CreateCpuPod
 from .create_network_volume import CreateNetworkVolume
 from .create_pod import CreatePod
 from .create_registry_auth import CreateRegistryAuth
+from .create_secret import CreateSecret
 from .create_spot_pod import CreateSpotPod
 from .data_centers import DataCenters
+from .delete_cluster import DeleteCluster
 from .delete_endpoint import DeleteEndpoint
 from .delete_network_volume import DeleteNetworkVolume
 from .delete_registry_auth import DeleteRegistryAuth
+from .delete_secret import DeleteSecret
 from .delete_template import DeleteTemplate
+from .edit_pod import EditPod
+from .endpoint_by_id import EndpointById
 from .endpoints import Endpoints
 from .gpu_types import GpuTypes
 from .graphql_flow_base_client import Effect, GraphQLFlowBaseClient
 from .input_types import (
+    CpuFlavorInput,
+    CreateClusterInput,
     CreateNetworkVolumeInput,
+    DeleteClusterInput,
     DeleteNetworkVolumeInput,
     EndpointInput,
     GpuLowestPriceInput,
     GpuTypeFilter,
     PodBidResumeInput,
+    PodEditJobInput,
     PodFilter,
     PodFindAndDeployOnDemandInput,
     PodRentInterruptableInput,
@@ -34,6 +47,8 @@ from .input_types import (
     PodTerminateInput,
     SaveRegistryAuthInput,
     SaveTemplateInput,
+    SecretCreateInput,
+    SpecificsInput,
     UpdateEndpointTemplateInput,
     UpdateNetworkVolumeInput,
     UpdateRegistryAuthInput,
@@ -48,6 +63,7 @@ from .registry_auths import RegistryAuths
 from .resume_pod import ResumePod
 from .save_endpoint import SaveEndpoint
 from .save_template import SaveTemplate
+from .secrets import Secrets
 from .stop_pod import StopPod
 from .templates import Templates
 from .terminate_pod import TerminatePod
@@ -118,6 +134,7 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
               countryCode
               supportPublicIp
               compliance
+              maxUnreservedGpuCount
             }
             """)
         variables: dict[str, object] = {"input": input, "lowestPrice": lowest_price}
@@ -175,6 +192,128 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
         data = self.get_data(response)
         return self.parse(DataCenters, data)
 
+    def country_codes(self) -> Generator[Effect, Any, CountryCodes]:
+        query = gql("""
+            query CountryCodes {
+              countryCodes
+            }
+            """)
+        variables: dict[str, object] = {}
+        response = yield from self.execute(
+            query=query, operation_name="CountryCodes", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(CountryCodes, data)
+
+    def cpu_flavors(
+        self, input: Union[Optional[CpuFlavorInput], UnsetType] = UNSET
+    ) -> Generator[Effect, Any, CpuFlavors]:
+        query = gql("""
+            query CpuFlavors($input: CpuFlavorInput) {
+              cpuFlavors(input: $input) {
+                ...CpuFlavorFields
+              }
+            }
+
+            fragment CpuFlavorFields on CpuFlavor {
+              id
+              groupId
+              displayName
+              minVcpu
+              maxVcpu
+              vcpuBurstable
+              ramMultiplier
+              diskLimitPerVcpu
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = yield from self.execute(
+            query=query, operation_name="CpuFlavors", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(CpuFlavors, data)
+
+    def cpu_availability(
+        self,
+        input: Union[Optional[CpuFlavorInput], UnsetType] = UNSET,
+        specifics: Union[Optional[SpecificsInput], UnsetType] = UNSET,
+    ) -> Generator[Effect, Any, CpuAvailability]:
+        query = gql("""
+            query CpuAvailability($input: CpuFlavorInput, $specifics: SpecificsInput) {
+              cpuFlavors(input: $input) {
+                ...CpuFlavorFields
+                specifics(input: $specifics) {
+                  stockStatus
+                  securePrice
+                  slsPrice
+                }
+              }
+            }
+
+            fragment CpuFlavorFields on CpuFlavor {
+              id
+              groupId
+              displayName
+              minVcpu
+              maxVcpu
+              vcpuBurstable
+              ramMultiplier
+              diskLimitPerVcpu
+            }
+            """)
+        variables: dict[str, object] = {"input": input, "specifics": specifics}
+        response = yield from self.execute(
+            query=query, operation_name="CpuAvailability", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(CpuAvailability, data)
+
+    def create_cluster(self, input: CreateClusterInput) -> Generator[Effect, Any, CreateCluster]:
+        query = gql("""
+            mutation CreateCluster($input: CreateClusterInput!) {
+              createCluster(input: $input) {
+                ...ClusterFields
+              }
+            }
+
+            fragment ClusterFields on Cluster {
+              id
+              name
+              pods {
+                id
+                name
+                desiredStatus
+                clusterIp
+                gpuCount
+                imageName
+                costPerHr
+                machine {
+                  dataCenterId
+                  gpuTypeId
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = yield from self.execute(
+            query=query, operation_name="CreateCluster", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(CreateCluster, data)
+
+    def delete_cluster(self, input: DeleteClusterInput) -> Generator[Effect, Any, DeleteCluster]:
+        query = gql("""
+            mutation DeleteCluster($input: DeleteClusterInput!) {
+              deleteCluster(input: $input)
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = yield from self.execute(
+            query=query, operation_name="DeleteCluster", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(DeleteCluster, data)
+
     def endpoints(self) -> Generator[Effect, Any, Endpoints]:
         query = gql("""
             query Endpoints {
@@ -196,6 +335,11 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
               idleTimeout
               locations
               networkVolumeId
+              networkVolumeIds {
+                networkVolumeId
+                dataCenterId
+              }
+              modelReferences
               scalerType
               scalerValue
               workersMin
@@ -221,6 +365,57 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
         data = self.get_data(response)
         return self.parse(Endpoints, data)
 
+    def endpoint_by_id(self, id: str) -> Generator[Effect, Any, EndpointById]:
+        query = gql("""
+            query EndpointById($id: String!) {
+              myself {
+                endpoint(id: $id) {
+                  ...EndpointFields
+                }
+              }
+            }
+
+            fragment EndpointFields on Endpoint {
+              id
+              name
+              templateId
+              gpuIds
+              gpuCount
+              instanceIds
+              computeType
+              idleTimeout
+              locations
+              networkVolumeId
+              networkVolumeIds {
+                networkVolumeId
+                dataCenterId
+              }
+              modelReferences
+              scalerType
+              scalerValue
+              workersMin
+              workersMax
+              workersStandby
+              flashBootType
+              allowedCudaVersions
+              minCudaVersion
+              executionTimeoutMs
+              type
+              userId
+              version
+              env {
+                key
+                value
+              }
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = yield from self.execute(
+            query=query, operation_name="EndpointById", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(EndpointById, data)
+
     def save_endpoint(self, input: EndpointInput) -> Generator[Effect, Any, SaveEndpoint]:
         query = gql("""
             mutation SaveEndpoint($input: EndpointInput!) {
@@ -240,6 +435,11 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
               idleTimeout
               locations
               networkVolumeId
+              networkVolumeIds {
+                networkVolumeId
+                dataCenterId
+              }
+              modelReferences
               scalerType
               scalerValue
               workersMin
@@ -286,6 +486,11 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
               idleTimeout
               locations
               networkVolumeId
+              networkVolumeIds {
+                networkVolumeId
+                dataCenterId
+              }
+              modelReferences
               scalerType
               scalerValue
               workersMin
@@ -453,6 +658,7 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -520,6 +726,7 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -587,6 +794,7 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -658,6 +866,7 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -727,6 +936,7 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -764,6 +974,76 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
         data = self.get_data(response)
         return self.parse(CreateCpuPod, data)
 
+    def edit_pod(self, input: PodEditJobInput) -> Generator[Effect, Any, EditPod]:
+        query = gql("""
+            mutation EditPod($input: PodEditJobInput!) {
+              podEditJob(input: $input) {
+                ...PodFields
+              }
+            }
+
+            fragment PodFields on Pod {
+              id
+              name
+              desiredStatus
+              lastStatusChange
+              podType
+              imageName
+              dockerArgs
+              env
+              gpuCount
+              vcpuCount
+              memoryInGb
+              containerDiskInGb
+              volumeInGb
+              volumeMountPath
+              ports
+              costPerHr
+              adjustedCostPerHr
+              lowestBidPriceToResume
+              machineId
+              uptimeSeconds
+              templateId
+              networkVolumeId
+              containerRegistryAuthId
+              clusterIp
+              machine {
+                podHostId
+                gpuDisplayName
+                gpuTypeId
+                location
+                dataCenterId
+                secureCloud
+                supportPublicIp
+              }
+              runtime {
+                uptimeInSeconds
+                ports {
+                  ip
+                  isIpPublic
+                  privatePort
+                  publicPort
+                  type
+                }
+                gpus {
+                  id
+                  gpuUtilPercent
+                  memoryUtilPercent
+                }
+                container {
+                  cpuPercent
+                  memoryPercent
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = yield from self.execute(
+            query=query, operation_name="EditPod", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(EditPod, data)
+
     def resume_pod(self, input: PodResumeInput) -> Generator[Effect, Any, ResumePod]:
         query = gql("""
             mutation ResumePod($input: PodResumeInput!) {
@@ -796,6 +1076,7 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -865,6 +1146,7 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -934,6 +1216,7 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
               templateId
               networkVolumeId
               containerRegistryAuthId
+              clusterIp
               machine {
                 podHostId
                 gpuDisplayName
@@ -1070,6 +1353,63 @@ class RunpodGraphQLFlows(GraphQLFlowBaseClient[Effect]):
         )
         data = self.get_data(response)
         return self.parse(DeleteRegistryAuth, data)
+
+    def secrets(self) -> Generator[Effect, Any, Secrets]:
+        query = gql("""
+            query Secrets {
+              myself {
+                secrets {
+                  ...SecretFields
+                }
+              }
+            }
+
+            fragment SecretFields on Secret {
+              id
+              name
+              description
+            }
+            """)
+        variables: dict[str, object] = {}
+        response = yield from self.execute(
+            query=query, operation_name="Secrets", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(Secrets, data)
+
+    def create_secret(self, input: SecretCreateInput) -> Generator[Effect, Any, CreateSecret]:
+        query = gql("""
+            mutation CreateSecret($input: SecretCreateInput!) {
+              secretCreate(input: $input) {
+                ...SecretFields
+              }
+            }
+
+            fragment SecretFields on Secret {
+              id
+              name
+              description
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = yield from self.execute(
+            query=query, operation_name="CreateSecret", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(CreateSecret, data)
+
+    def delete_secret(self, id: str) -> Generator[Effect, Any, DeleteSecret]:
+        query = gql("""
+            mutation DeleteSecret($id: ID!) {
+              secretDelete(id: $id)
+            }
+            """)
+        variables: dict[str, object] = {"id": id}
+        response = yield from self.execute(
+            query=query, operation_name="DeleteSecret", variables=variables
+        )
+        data = self.get_data(response)
+        return self.parse(DeleteSecret, data)
 
     def templates(self) -> Generator[Effect, Any, Templates]:
         query = gql("""

@@ -15,6 +15,53 @@ from .enums import (
 )
 
 
+class ClusterFields(BaseModel):
+    id: Optional[str]
+    name: Optional[str]
+    pods: Optional[list[Optional["ClusterFieldsPods"]]]
+
+
+class ClusterFieldsPods(BaseModel):
+    id: str
+    name: str
+    desired_status: PodStatus = Field(
+        validation_alias="desiredStatus", serialization_alias="desiredStatus"
+    )
+    cluster_ip: Optional[str] = Field(validation_alias="clusterIp", serialization_alias="clusterIp")
+    gpu_count: int = Field(validation_alias="gpuCount", serialization_alias="gpuCount")
+    image_name: str = Field(validation_alias="imageName", serialization_alias="imageName")
+    cost_per_hr: float = Field(validation_alias="costPerHr", serialization_alias="costPerHr")
+    machine: Optional["ClusterFieldsPodsMachine"]
+
+
+class ClusterFieldsPodsMachine(BaseModel):
+    data_center_id: Optional[str] = Field(
+        validation_alias="dataCenterId", serialization_alias="dataCenterId"
+    )
+    gpu_type_id: Optional[str] = Field(
+        validation_alias="gpuTypeId", serialization_alias="gpuTypeId"
+    )
+
+
+class CpuFlavorFields(BaseModel):
+    id: Optional[str]
+    group_id: Optional[str] = Field(validation_alias="groupId", serialization_alias="groupId")
+    display_name: Optional[str] = Field(
+        validation_alias="displayName", serialization_alias="displayName"
+    )
+    min_vcpu: Optional[float] = Field(validation_alias="minVcpu", serialization_alias="minVcpu")
+    max_vcpu: Optional[float] = Field(validation_alias="maxVcpu", serialization_alias="maxVcpu")
+    vcpu_burstable: Optional[bool] = Field(
+        validation_alias="vcpuBurstable", serialization_alias="vcpuBurstable"
+    )
+    ram_multiplier: Optional[float] = Field(
+        validation_alias="ramMultiplier", serialization_alias="ramMultiplier"
+    )
+    disk_limit_per_vcpu: Optional[float] = Field(
+        validation_alias="diskLimitPerVcpu", serialization_alias="diskLimitPerVcpu"
+    )
+
+
 class EndpointFields(BaseModel):
     id: Optional[str]
     name: Optional[str]
@@ -35,6 +82,12 @@ class EndpointFields(BaseModel):
     locations: Optional[str]
     network_volume_id: Optional[str] = Field(
         validation_alias="networkVolumeId", serialization_alias="networkVolumeId"
+    )
+    network_volume_ids: Optional[list[Optional["EndpointFieldsNetworkVolumeIds"]]] = Field(
+        validation_alias="networkVolumeIds", serialization_alias="networkVolumeIds"
+    )
+    model_references: Optional[list[Optional[str]]] = Field(
+        validation_alias="modelReferences", serialization_alias="modelReferences"
     )
     scaler_type: Optional[str] = Field(
         validation_alias="scalerType", serialization_alias="scalerType"
@@ -67,6 +120,15 @@ class EndpointFields(BaseModel):
     user_id: Optional[str] = Field(validation_alias="userId", serialization_alias="userId")
     version: Optional[int]
     env: Optional[list[Optional["EndpointFieldsEnv"]]]
+
+
+class EndpointFieldsNetworkVolumeIds(BaseModel):
+    network_volume_id: Optional[str] = Field(
+        validation_alias="networkVolumeId", serialization_alias="networkVolumeId"
+    )
+    data_center_id: Optional[str] = Field(
+        validation_alias="dataCenterId", serialization_alias="dataCenterId"
+    )
 
 
 class EndpointFieldsEnv(BaseModel):
@@ -172,6 +234,9 @@ class LowestPriceFields(BaseModel):
         validation_alias="supportPublicIp", serialization_alias="supportPublicIp"
     )
     compliance: Optional[list[Optional[Compliance]]]
+    max_unreserved_gpu_count: Optional[int] = Field(
+        validation_alias="maxUnreservedGpuCount", serialization_alias="maxUnreservedGpuCount"
+    )
 
 
 class NetworkVolumeFields(BaseModel):
@@ -231,6 +296,7 @@ class PodFields(BaseModel):
     container_registry_auth_id: Optional[str] = Field(
         validation_alias="containerRegistryAuthId", serialization_alias="containerRegistryAuthId"
     )
+    cluster_ip: Optional[str] = Field(validation_alias="clusterIp", serialization_alias="clusterIp")
     machine: Optional["PodFieldsMachine"]
     runtime: Optional["PodFieldsRuntime"]
 
@@ -302,6 +368,12 @@ class PodFieldsRuntimeContainer(BaseModel):
 class RegistryAuthFields(BaseModel):
     id: Optional[str]
     name: Optional[str]
+
+
+class SecretFields(BaseModel):
+    id: Optional[str]
+    name: Optional[str]
+    description: Optional[str]
 
 
 class TemplateFields(BaseModel):
@@ -401,11 +473,14 @@ class UserFieldsServerlessDiscount(BaseModel):
     )
 
 
+ClusterFields.model_rebuild()
+CpuFlavorFields.model_rebuild()
 EndpointFields.model_rebuild()
 GpuTypeFields.model_rebuild()
 LowestPriceFields.model_rebuild()
 NetworkVolumeFields.model_rebuild()
 PodFields.model_rebuild()
 RegistryAuthFields.model_rebuild()
+SecretFields.model_rebuild()
 TemplateFields.model_rebuild()
 UserFields.model_rebuild()

@@ -332,6 +332,40 @@ _SCENARIO: list[tuple[str, Vars, str, Callable[[Any], bool]]] = [
     ),
     ("CpuTypes", lambda r: {}, "cpuTypes", lambda c: all(t["cores"] > 0 for t in c)),
     ("DataCenters", lambda r: {}, "dataCenters", lambda d: any(dc["gpuAvailability"] for dc in d)),
+    ("CountryCodes", lambda r: {}, "countryCodes", lambda c: "US" in c and "RO" in c),
+    (
+        "CpuFlavors",
+        lambda r: {"input": {"id": "cpu3c"}},
+        "cpuFlavors",
+        lambda f: [x["id"] for x in f] == ["cpu3c"] and f[0]["maxVcpu"] >= f[0]["minVcpu"],
+    ),
+    (
+        "CpuAvailability",
+        lambda r: {
+            "input": {"id": "cpu3c"},
+            "specifics": {"dataCenterId": "EU-RO-1", "instanceId": "cpu3c-2-4"},
+        },
+        "cpuFlavors",
+        lambda f: f[0]["specifics"]["stockStatus"] == "High" and f[0]["specifics"]["securePrice"],
+    ),
+    (
+        "CreateSecret",
+        lambda r: {"input": {"name": "ops-secret", "value": "s3cr3t", "description": "ops"}},
+        "secretCreate",
+        lambda s: s["name"] == "ops-secret" and "value" not in s,
+    ),
+    (
+        "Secrets",
+        lambda r: {},
+        "myself",
+        lambda u: [s["name"] for s in u["secrets"]] == ["ops-secret"],
+    ),
+    (
+        "DeleteSecret",
+        lambda r: {"id": r["CreateSecret"]["id"]},
+        "secretDelete",
+        lambda x: x is None,
+    ),
     (
         "CreateNetworkVolume",
         lambda r: {"input": {"name": "ops-data", "size": 20, "dataCenterId": "US-TX-3"}},
@@ -395,6 +429,12 @@ _SCENARIO: list[tuple[str, Vars, str, Callable[[Any], bool]]] = [
     ),
     ("Endpoints", lambda r: {}, "myself", lambda u: len(u["endpoints"]) == 1),
     (
+        "EndpointById",
+        lambda r: {"id": r["SaveEndpoint"]["id"]},
+        "myself",
+        lambda u: u["endpoint"]["type"] == "QB" and u["endpoint"]["networkVolumeIds"],
+    ),
+    (
         "UpdateEndpointTemplate",
         lambda r: {
             "input": {"endpointId": r["SaveEndpoint"]["id"], "templateId": r["SaveTemplate"]["id"]}
@@ -412,6 +452,18 @@ _SCENARIO: list[tuple[str, Vars, str, Callable[[Any], bool]]] = [
     ),
     ("Pod", lambda r: {"input": {"podId": r["CreatePod"]["id"]}}, "pod", lambda p: p["id"]),
     ("Pods", lambda r: {}, "myself", lambda u: len(u["pods"]) == 1),
+    (
+        "EditPod",
+        lambda r: {
+            "input": {
+                "podId": r["CreatePod"]["id"],
+                "imageName": "example/other:2",
+                "containerRegistryAuthId": r["CreateRegistryAuth"]["id"],
+            }
+        },
+        "podEditJob",
+        lambda p: p["imageName"] == "example/other:2" and p["containerRegistryAuthId"],
+    ),
     (
         "StopPod",
         lambda r: {"input": {"podId": r["CreatePod"]["id"]}},
@@ -447,6 +499,28 @@ _SCENARIO: list[tuple[str, Vars, str, Callable[[Any], bool]]] = [
         lambda r: _pod_input(instanceId="cpu3c-4-8"),
         "deployCpuPod",
         lambda p: p["gpuCount"] == 0 and p["vcpuCount"] == 4 and p["memoryInGb"] == 8,
+    ),
+    (
+        "CreateCluster",
+        lambda r: {
+            "input": {
+                "clusterName": "ops-cluster",
+                "gpuTypeId": "NVIDIA H100 80GB HBM3",
+                "podCount": 2,
+                "gpuCountPerPod": 8,
+                "imageName": "example/trainer:1",
+                "type": "TRAINING",
+                "deployCost": 50.0,
+            }
+        },
+        "createCluster",
+        lambda c: len(c["pods"]) == 2 and all(p["clusterIp"] for p in c["pods"]),
+    ),
+    (
+        "DeleteCluster",
+        lambda r: {"input": {"id": r["CreateCluster"]["id"]}},
+        "deleteCluster",
+        lambda x: x is True,
     ),
     *(
         (

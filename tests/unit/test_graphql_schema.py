@@ -40,20 +40,34 @@ OPERATION_FILES = sorted(OPERATIONS_DIR.glob("*.graphql"))
 # Method names of the generated client come from these; renaming one breaks users.
 EXPECTED_OPERATIONS = {
     "user.graphql": {"Myself", "UpdateUserSettings"},
-    "catalogue.graphql": {"GpuTypes", "CpuTypes", "DataCenters"},
+    "catalogue.graphql": {
+        "GpuTypes",
+        "CpuTypes",
+        "CpuFlavors",
+        "CpuAvailability",
+        "DataCenters",
+        "CountryCodes",
+    },
     "pods.graphql": {
         "Pods",
         "Pod",
         "CreatePod",
         "CreateSpotPod",
         "CreateCpuPod",
+        "EditPod",
         "ResumePod",
         "BidResumePod",
         "StopPod",
         "TerminatePod",
     },
     "templates.graphql": {"Templates", "SaveTemplate", "DeleteTemplate"},
-    "endpoints.graphql": {"Endpoints", "SaveEndpoint", "UpdateEndpointTemplate", "DeleteEndpoint"},
+    "endpoints.graphql": {
+        "Endpoints",
+        "EndpointById",
+        "SaveEndpoint",
+        "UpdateEndpointTemplate",
+        "DeleteEndpoint",
+    },
     "registry_auth.graphql": {
         "RegistryAuths",
         "CreateRegistryAuth",
@@ -66,11 +80,13 @@ EXPECTED_OPERATIONS = {
         "UpdateNetworkVolume",
         "DeleteNetworkVolume",
     },
+    "secrets.graphql": {"Secrets", "CreateSecret", "DeleteSecret"},
+    "clusters.graphql": {"CreateCluster", "DeleteCluster"},
 }
 
 # RunPod's own root field names for the features the SDK covers.
 EXPECTED_ROOT_FIELDS = {
-    "Query": {"myself", "gpuTypes", "cpuTypes", "dataCenters", "pod"},
+    "Query": {"myself", "gpuTypes", "cpuTypes", "cpuFlavors", "dataCenters", "countryCodes", "pod"},
     "Mutation": {
         "updateUserSettings",
         "podFindAndDeployOnDemand",
@@ -78,6 +94,7 @@ EXPECTED_ROOT_FIELDS = {
         "deployCpuPod",
         "podResume",
         "podBidResume",
+        "podEditJob",
         "podStop",
         "podTerminate",
         "saveTemplate",
@@ -91,6 +108,10 @@ EXPECTED_ROOT_FIELDS = {
         "createNetworkVolume",
         "updateNetworkVolume",
         "deleteNetworkVolume",
+        "secretCreate",
+        "secretDelete",
+        "createCluster",
+        "deleteCluster",
     },
 }
 

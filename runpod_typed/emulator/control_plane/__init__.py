@@ -6,14 +6,15 @@ required input) is rejected here by GraphQL validation before any resolver runs.
 
 Layout, by resource:
 
-- ``_state``: the records (user, pods, templates, endpoints, registry credentials,
-  network volumes) and the :class:`State` holding them with its lock and id maker;
+- ``_state``: the records (user, pods, clusters, templates, endpoints, registry
+  credentials, network volumes, secrets) and the :class:`State` holding them with its
+  lock and id maker;
 - ``_errors``: RunPod's error shape, and ``get_or_not_found``, the one lookup that
   answers a missing record with RunPod's NOT_FOUND error;
 - ``_wire``: reading RunPod's inputs and writing its values (camelCase views);
-- ``_account``, ``_pods``, ``_templates``, ``_endpoints``, ``_registry``,
-  ``_volumes``: each resource's resolvers, bound by ``@BINDINGS.field("Type.field")``
-  (``_bindings``);
+- ``_account``, ``_pods``, ``_clusters``, ``_templates``, ``_endpoints``, ``_registry``,
+  ``_volumes``, ``_secrets``: each resource's resolvers, bound by
+  ``@BINDINGS.field("Type.field")`` (``_bindings``);
 - ``catalogue`` and ``_catalogue_queries``: the illustrative hardware catalogue and
   the queries and placement rules over it;
 - ``_schema``: binds every ``BINDINGS`` onto the SDL; ``_plane``: :class:`ControlPlane`

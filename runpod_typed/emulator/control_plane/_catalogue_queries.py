@@ -13,7 +13,9 @@ from runpod_typed.emulator.control_plane._bindings import Bindings
 from runpod_typed.emulator.control_plane._errors import error, no_instances
 from runpod_typed.emulator.control_plane._wire import Input, Json, camel_fields
 from runpod_typed.emulator.control_plane.catalogue import (
+    CLUSTER_OFFERS_BY_GPU,
     COMMITMENT_FIELDS,
+    CPU_FLAVORS,
     CPU_FLAVORS_BY_ID,
     CPU_TYPES,
     DATA_CENTERS,
@@ -21,6 +23,7 @@ from runpod_typed.emulator.control_plane.catalogue import (
     GPU_POOLS_BY_ID,
     GPU_TYPES,
     GPU_TYPES_BY_ID,
+    HOST_CUDA_VERSION,
     CpuFlavor,
     DataCenter,
     GpuType,
@@ -43,10 +46,23 @@ def placements(candidates: Iterable[str], inp: Input) -> list[str]:
     ]
 
 
+def cuda_fits(inp: Input) -> bool:
+    """Whether the hosts' CUDA version meets ``minCudaVersion`` (like "12.4")."""
+    wanted = inp.get("minCudaVersion")
+    if not wanted:
+        return True
+    try:
+        version = tuple(int(part) for part in str(wanted).split("."))
+    except ValueError:
+        raise error(f"minCudaVersion must look like 12.4, got {wanted!r}.") from None
+    return version <= HOST_CUDA_VERSION
+
+
 def gpu_fits(gpu: GpuType, gpu_count: int, inp: Input) -> bool:
-    """Whether stock, GPU count, minimum vCPU/RAM and placement can all be met."""
+    """Whether stock, GPU count, minimum vCPU/RAM, CUDA version and placement can all be met."""
     return (
         gpu.stock is not None
+        and cuda_fits(inp)
         and gpu_count <= gpu.max_gpu_count
         and (inp.get("minVcpuCount") or 0) <= gpu.vcpu_per_gpu * gpu_count
         and (inp.get("minMemoryInGb") or 0) <= gpu.memory_per_gpu_gb * gpu_count
@@ -114,12 +130,20 @@ _GPU_FIELDS = (
 
 
 def _gpu_view(gpu: GpuType) -> Json:
+    offer = CLUSTER_OFFERS_BY_GPU.get(gpu.id)
     return {
         **camel_fields(gpu, *_GPU_FIELDS),
         "maxGpuCountSecureCloud": gpu.max_gpu_count if gpu.secure_cloud else 0,
         "maxGpuCountCommunityCloud": gpu.max_gpu_count if gpu.community_cloud else 0,
         "minPodGpuCount": 1,
         **{name: gpu.commitment_price(name) for name in COMMITMENT_FIELDS},
+        "clusterPrice": gpu.secure_price if offer else None,
+        "nodeGroupGpuSizes": list(offer.node_gpu_sizes) if offer else [],
+        "nodeGroupDatacenters": (
+            [data_center_view(DATA_CENTERS_BY_ID[dc]) for dc in offer.data_center_ids]
+            if offer
+            else []
+        ),
     }
 
 
@@ -127,7 +151,13 @@ def _gpu_view(gpu: GpuType) -> Json:
 def _gpu_types(_obj: object, _info: object, input: Input | None = None) -> list[Json]:
     inp = input or {}
     wanted = {*(inp.get("ids") or ()), *([inp["id"]] if inp.get("id") else [])}
-    return [_gpu_view(gpu) for gpu in GPU_TYPES if not wanted or gpu.id in wanted]
+    cluster = inp.get("cluster")
+    return [
+        _gpu_view(gpu)
+        for gpu in GPU_TYPES
+        if (not wanted or gpu.id in wanted)
+        and (cluster is None or (gpu.id in CLUSTER_OFFERS_BY_GPU) is cluster)
+    ]
 
 
 @BINDINGS.field("Query.cpuTypes")
@@ -138,6 +168,59 @@ def _cpu_types(_obj: object, _info: object) -> list[Json]:
 @BINDINGS.field("Query.dataCenters")
 def _data_centers(_obj: object, _info: object) -> list[Json]:
     return [data_center_view(dc) for dc in DATA_CENTERS]
+
+
+@BINDINGS.field("Query.countryCodes")
+def _country_codes(_obj: object, _info: object) -> list[str]:
+    return sorted({dc.country_code for dc in DATA_CENTERS})
+
+
+@BINDINGS.field("Query.cpuFlavors")
+def _cpu_flavors(_obj: object, _info: object, input: Input | None = None) -> list[Json]:
+    """Every CPU flavor, or the one ``input.id`` names (none for an unknown id, as a filter)."""
+    wanted = (input or {}).get("id")
+    return [_cpu_flavor_view(f) for f in CPU_FLAVORS if not wanted or f.id == wanted]
+
+
+def _cpu_flavor_view(flavor: CpuFlavor) -> Json:
+    return {
+        "id": flavor.id,
+        "groupId": flavor.id[:4].upper(),
+        "displayName": flavor.display_name,
+        "minVcpu": float(flavor.min_vcpu),
+        "maxVcpu": float(flavor.max_vcpu),
+        "vcpuBurstable": False,
+        "ramMultiplier": float(flavor.ram_multiplier),
+        "diskLimitPerVcpu": float(flavor.disk_limit_per_vcpu),
+    }
+
+
+@BINDINGS.field("CpuFlavor.specifics")
+def _cpu_specifics(obj: Json, _info: object, input: Input | None = None) -> Json:
+    """Price and stock of one instance type (or the flavor's smallest) in one data center.
+
+    An instance id of another flavor, or a malformed one, is refused as a deploy of it
+    would be; a data center where the flavor is not offered has no stock (null).
+    """
+    flavor = CPU_FLAVORS_BY_ID[obj["id"]]
+    inp = input or {}
+    instance_id = inp.get("instanceId")
+    if instance_id:
+        if not str(instance_id).startswith(f"{flavor.id}-"):
+            raise error(f"CPU instance {instance_id!r} is not of flavor {flavor.id}.")
+        _flavor, vcpus, _memory = cpu_instance(instance_id)
+    else:
+        vcpus = flavor.min_vcpu
+    data_center_id = inp.get("dataCenterId")
+    if data_center_id and data_center_id not in DATA_CENTERS_BY_ID:
+        raise error(f"Unknown data center {data_center_id!r}.")
+    offered = not data_center_id or flavor.offered_in(data_center_id)
+    price = round(flavor.price_per_vcpu * vcpus, 4)
+    return {
+        "stockStatus": ("High" if vcpus <= 8 else "Medium") if offered else None,
+        "securePrice": price,
+        "slsPrice": round(price * 1.5, 4),
+    }
 
 
 @BINDINGS.field("GpuType.lowestPrice")
@@ -163,6 +246,7 @@ def _lowest_price(obj: Json, _info: object, input: Input | None = None) -> Json:
         "rentedCount": rented,
         "totalCount": total,
         "rentalPercentage": round(rented / total, 2),
+        "maxUnreservedGpuCount": gpu.max_gpu_count if fits else 0,
         "countryCode": inp.get("countryCode"),
         "compliance": inp.get("compliance"),
         "supportPublicIp": inp.get("supportPublicIp", True) is not False,

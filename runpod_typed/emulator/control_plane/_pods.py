@@ -1,4 +1,5 @@
-"""Pods: pod, the three deploys (GPU on demand, GPU spot, CPU), resume, bid resume, stop, terminate.
+"""Pods: pod, the three deploys (GPU on demand, GPU spot, CPU), edit, resume, bid resume, stop,
+terminate.
 
 Pod state changes are computed lazily from timestamps when a pod is read
 (:func:`settle`), so no background task is needed and a test can step through
@@ -115,6 +116,7 @@ def pod_view(state: State, pod: Pod, now: float) -> Json:
         "gpus": [{"id": gpu_id, "podId": pod.id} for gpu_id in pod.gpu_ids],
         "networkVolume": volume.view() if volume is not None else None,
         "containerRegistryAuthId": pod.registry_auth_id,
+        "clusterIp": pod.cluster_ip,
         "machine": {
             "id": pod.machine_id,
             "podHostId": f"{pod.id}-{pod.host_suffix}",
@@ -188,6 +190,35 @@ def _deploy(
     spot: bool,
     candidates: Iterable[str],
 ) -> Json:
+    """What every deploy shares, answered as the pod's view."""
+    pod = deploy_pod(
+        state,
+        inp,
+        gpu=gpu,
+        gpu_count=gpu_count,
+        vcpu_count=vcpu_count,
+        memory_in_gb=memory_in_gb,
+        unit_price=unit_price,
+        secure_cloud=secure_cloud,
+        spot=spot,
+        candidates=candidates,
+    )
+    return pod_view(state, pod, time.monotonic())
+
+
+def deploy_pod(
+    state: State,
+    inp: Input,
+    *,
+    gpu: GpuType | None,
+    gpu_count: int,
+    vcpu_count: int,
+    memory_in_gb: int,
+    unit_price: float,
+    secure_cloud: bool,
+    spot: bool,
+    candidates: Iterable[str],
+) -> Pod:
     """What every deploy shares: template defaults, image, ports, volume, placement."""
     template = pod_template(state, inp["templateId"]) if inp.get("templateId") else None
     defaults = template or Template(id="", name="", image_name="")
@@ -238,7 +269,7 @@ def _deploy(
         created_at=time.time(),
     )
     state.pods[pod.id] = pod
-    return pod_view(state, pod, time.monotonic())
+    return pod
 
 
 def _deploy_gpu_pod(state: State, inp: Input, spot_bid: float | None) -> Json:
@@ -292,7 +323,7 @@ def _deploy_cpu_pod(state: State, input: Input) -> Json:
         unit_price=flavor.price_per_vcpu,
         secure_cloud=True,
         spot=False,
-        candidates=[dc.id for dc in DATA_CENTERS],
+        candidates=[dc.id for dc in DATA_CENTERS if flavor.offered_in(dc.id)],
     )
 
 
@@ -335,6 +366,43 @@ def _resume(state: State, input: Input) -> Json:
 @BINDINGS.field("Mutation.podBidResume")
 def _bid_resume(state: State, input: Input) -> Json:
     return _resume_as(state, input, spot_bid=bid(input))
+
+
+@BINDINGS.field("Mutation.podEditJob")
+def _edit(state: State, input: Input) -> Json:
+    """Change a pod's container settings; fields left out keep their value.
+
+    A running (or starting) pod restarts with the new settings; a stopped one keeps them
+    for its next start. The pod volume can only grow.
+    """
+    pod, now = _live_pod(state, input)
+    if input.get("imageName") is not None:
+        pod.image_name = text(input["imageName"], "imageName")
+    if input.get("containerDiskInGb") is not None:
+        pod.container_disk_in_gb = integer(input["containerDiskInGb"], "containerDiskInGb", 1)
+    if input.get("volumeInGb") is not None:
+        size = integer(input["volumeInGb"], "volumeInGb")
+        if size < pod.volume_in_gb:
+            raise error("The pod volume can only grow: volumeInGb must not decrease.")
+        pod.volume_in_gb = size
+    if input.get("volumeMountPath") is not None:
+        pod.volume_mount_path = text(input["volumeMountPath"], "volumeMountPath")
+    if input.get("dockerArgs") is not None:
+        pod.docker_args = str(input["dockerArgs"])
+    if input.get("env") is not None:
+        pod.env = env_map(input["env"])
+    ports = input.get("ports")
+    if ports is None and input.get("port") is not None:
+        ports = f"{integer(input['port'], 'port', 1)}/http"
+    if ports is not None:
+        pod.ports = parse_ports(str(ports))
+        pod.public_ports = {n: state.ids.port() for n, kind in pod.ports if kind != "http"}
+    if "containerRegistryAuthId" in input:
+        pod.registry_auth_id = registry_auth_id(state, input["containerRegistryAuthId"])
+    if pod.phase in ("starting", "running"):
+        pod.set_phase("starting", now, "Edited by User")
+        pod.started_before = True
+    return pod_view(state, pod, now)
 
 
 @BINDINGS.field("Mutation.podStop")

@@ -17,15 +17,26 @@ from graphql import GraphQLEnumType, GraphQLSchema
 from runpod_typed.emulator.control_plane import (
     _account,
     _catalogue_queries,
+    _clusters,
     _endpoints,
     _pods,
     _registry,
+    _secrets,
     _templates,
     _volumes,
 )
 from runpod_typed.emulator.control_plane._state import State
 
-_RESOURCES = (_account, _pods, _templates, _endpoints, _registry, _volumes)
+_RESOURCES = (
+    _account,
+    _pods,
+    _clusters,
+    _templates,
+    _endpoints,
+    _registry,
+    _volumes,
+    _secrets,
+)
 
 
 def load_sdl() -> str:

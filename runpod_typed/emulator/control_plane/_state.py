@@ -99,10 +99,13 @@ class Endpoint:
     id: str
     name: str = ""
     template_id: str = ""
+    type: str = "QB"
+    """"QB" (queue-based) or "LB" (load-balancing); fixed at creation."""
     gpu_ids: str = ""
     compute_type: str = "GPU"
     instance_ids: list[str] | None = None
     network_volume_ids: list[Json] = field(default_factory=list)
+    data_center_ids: list[str] | None = None
     locations: str | None = None
     idle_timeout: int = 5
     scaler_type: str = "QUEUE_DELAY"
@@ -115,8 +118,33 @@ class Endpoint:
     model_references: list[str] | None = None
     flash_boot_type: str = "OFF"
     execution_timeout_ms: int = 600_000
+    workers_pfb_target: int | None = None
+    flash_environment_id: str | None = None
     created_at: float = field(default_factory=time.time)
     version: int = 0
+
+
+@dataclass
+class Secret:
+    KIND: ClassVar[str] = "Secret"
+
+    id: str
+    name: str
+    value: str
+    description: str | None = None
+
+    def view(self) -> Json:
+        # Like RunPod, the value is never returned.
+        return {"id": self.id, "name": self.name, "description": self.description}
+
+
+@dataclass
+class Cluster:
+    KIND: ClassVar[str] = "Cluster"
+
+    id: str
+    name: str
+    pod_ids: list[str]
 
 
 @dataclass
@@ -155,6 +183,8 @@ class Pod:
     running_since: float | None = None
     last_started_at: float | None = None
     status_change: str = field(default_factory=lambda: status_text("Rented by User"))
+    cluster_id: str | None = None
+    cluster_ip: str | None = None
 
     @property
     def cost_per_hr(self) -> float:
@@ -205,9 +235,11 @@ class State:
         self.endpoints: dict[str, Endpoint] = {}
         self.registry_auths: dict[str, RegistryAuth] = {}
         self.volumes: dict[str, NetworkVolume] = {}
+        self.secrets: dict[str, Secret] = {}
+        self.clusters: dict[str, Cluster] = {}
 
     def reset(self) -> None:
-        """Forget every pod, template, endpoint, credential and volume; restore the user."""
+        """Forget every pod, template, endpoint, credential, volume, secret and cluster."""
         with self.lock:
             self.user = User()
             for store in (
@@ -216,6 +248,8 @@ class State:
                 self.endpoints,
                 self.registry_auths,
                 self.volumes,
+                self.secrets,
+                self.clusters,
             ):
                 store.clear()
 

@@ -72,8 +72,14 @@ def _get(state: State, id: str | None = None) -> Json:
 
 @BINDINGS.field("Mutation.saveTemplate")
 def _save(state: State, input: Input | None) -> Json:
-    """Create a template, or update the one ``id`` names (fields left out are kept)."""
-    inp = input or {}
+    return save_template(state, input or {}).view()
+
+
+def save_template(state: State, inp: Input) -> Template:
+    """Create a template, or update the one ``id`` names (fields left out are kept).
+
+    Also how ``saveEndpoint`` creates the template given inline (``template``).
+    """
     existing = (
         get_or_not_found(state.templates, inp["id"], Template.KIND) if inp.get("id") else None
     )
@@ -107,7 +113,7 @@ def _save(state: State, input: Input | None) -> Json:
     )
     parse_ports(template.ports)
     state.templates[template.id] = template
-    return template.view()
+    return template
 
 
 @BINDINGS.field("Mutation.deleteTemplate")

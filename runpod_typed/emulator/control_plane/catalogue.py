@@ -103,6 +103,21 @@ class CpuFlavor:
     max_vcpu: int
     ram_multiplier: int
     price_per_vcpu: float
+    disk_limit_per_vcpu: int = 10
+    data_center_ids: tuple[str, ...] = ()
+    """Where it is offered (an empty tuple: every data center)."""
+
+    def offered_in(self, data_center_id: str) -> bool:
+        return not self.data_center_ids or data_center_id in self.data_center_ids
+
+
+@dataclass(frozen=True)
+class ClusterOffer:
+    """A GPU model offered as instant clusters: GPUs per node, and where."""
+
+    gpu_type_id: str
+    node_gpu_sizes: tuple[int, ...]
+    data_center_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -204,16 +219,27 @@ CPU_TYPES: tuple[CpuType, ...] = (
 )
 
 CPU_FLAVORS: tuple[CpuFlavor, ...] = (
-    CpuFlavor("cpu3c", "Compute-Optimized", "3rd generation", 2, 32, 2, 0.03),
-    CpuFlavor("cpu3g", "General Purpose", "3rd generation", 2, 32, 4, 0.035),
-    CpuFlavor("cpu3m", "Memory-Optimized", "3rd generation", 2, 16, 8, 0.045),
-    CpuFlavor("cpu5c", "Compute-Optimized", "5th generation", 2, 32, 2, 0.04),
-    CpuFlavor("cpu5g", "General Purpose", "5th generation", 2, 32, 4, 0.045),
-    CpuFlavor("cpu5m", "Memory-Optimized", "5th generation", 2, 16, 8, 0.055),
+    CpuFlavor("cpu3c", "Compute-Optimized", "3rd generation", 2, 32, 2, 0.03, 10),
+    CpuFlavor("cpu3g", "General Purpose", "3rd generation", 2, 32, 4, 0.035, 10),
+    CpuFlavor("cpu3m", "Memory-Optimized", "3rd generation", 2, 16, 8, 0.045, 20),
+    # The 5th generation is offered in the US only.
+    CpuFlavor("cpu5c", "Compute-Optimized", "5th generation", 2, 32, 2, 0.04, 15, _US),
+    CpuFlavor("cpu5g", "General Purpose", "5th generation", 2, 32, 4, 0.045, 15, _US),
+    CpuFlavor("cpu5m", "Memory-Optimized", "5th generation", 2, 16, 8, 0.055, 30, _US),
+)
+
+# Instant clusters: nodes of 8 GPUs, in a few data centers.
+CLUSTER_OFFERS: tuple[ClusterOffer, ...] = (
+    ClusterOffer("NVIDIA H100 80GB HBM3", (8,), ("US-TX-3", "EU-RO-1")),
+    ClusterOffer("NVIDIA A100-SXM4-80GB", (8,), ("US-KS-2",)),
 )
 # fmt: on
+
+#: The newest CUDA version the emulator's hosts have (minCudaVersion above it finds none).
+HOST_CUDA_VERSION = (12, 8)
 
 GPU_TYPES_BY_ID = {gpu.id: gpu for gpu in GPU_TYPES}
 CPU_FLAVORS_BY_ID = {flavor.id: flavor for flavor in CPU_FLAVORS}
 DATA_CENTERS_BY_ID = {dc.id: dc for dc in DATA_CENTERS}
 GPU_POOLS_BY_ID = {pool.id: pool for pool in GPU_POOLS}
+CLUSTER_OFFERS_BY_GPU = {offer.gpu_type_id: offer for offer in CLUSTER_OFFERS}
