@@ -24,7 +24,7 @@ official-venv: $(OFFICIAL_VENV)/.stamp ## build .official-venv: the official run
 $(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,aiohttp]'
 	touch $@
 
 $(OFFICIAL_VENV)/.stamp:

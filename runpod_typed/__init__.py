@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from runpod_typed._version import __version__
 
 if TYPE_CHECKING:
+    from runpod_typed._aiohttp import AioHttpClient
     from runpod_typed._client import AsyncRunpod, ClientOptions, Runpod, RunpodFactory
     from runpod_typed._config import ApiKeySource
     from runpod_typed._endpoint import AsyncEndpoint, Endpoint
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from runpod_typed._status import Health, JobState, JobStatus, PurgeResult
 
 _EXPORTS = {
+    "AioHttpClient": "_aiohttp",
     "Runpod": "_client",
     "AsyncRunpod": "_client",
     "RunpodFactory": "_client",
@@ -103,6 +105,7 @@ _EXPORTS = {
 
 __all__ = [
     "APIStatusError",
+    "AioHttpClient",
     "ApiKeySource",
     "AsyncEndpoint",
     "AsyncJob",

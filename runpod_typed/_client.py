@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from runpod_typed._generated.graphql.async_client import AsyncRunpodGraphQLClient
     from runpod_typed._generated.graphql.client import RunpodGraphQLClient
     from runpod_typed._generated.graphql.flows import RunpodGraphQLFlows
+    from runpod_typed._generated.rest.flows import AsyncRestApi, RestApi, RestFlows
     from runpod_typed._pods import AsyncPods, Pods
 
 T = TypeVar("T")
@@ -230,6 +231,20 @@ class _ClientBase:
             send=lambda payload: graphql_call(transport, payload), invalid=invalid_answer
         )
 
+    @cached_property
+    def _rest_flows(self) -> RestFlows[Any]:
+        """The generated REST v2 flows over this client's transport (`rest`, and helpers)."""
+        from runpod_typed._generated.rest.flows import RestFlows
+        from runpod_typed._rest import invalid_answer, rest_call
+        from runpod_typed._sse import event_stream
+
+        transport = self._transport
+        return RestFlows(
+            send=lambda request: rest_call(transport, request),
+            stream=lambda request, parse: event_stream(transport, request, parse),
+            invalid=invalid_answer,
+        )
+
     def _closed_reason(self) -> str | None:
         """Why this client may send no more requests, or None while it may."""
         name = type(self).__name__
@@ -289,6 +304,17 @@ class Runpod(_ClientBase):
         return RunpodGraphQLClient(
             send=lambda payload: self._drive(graphql_call(self._transport, payload)),
             invalid=invalid_answer,
+        )
+
+    @cached_property
+    def rest(self) -> RestApi:
+        """RunPod's REST API v2, generated: one typed method per operation
+        (`rp.rest.get_pod(id)`), the log streams as iterators of `LogEvent`."""
+        from runpod_typed._generated.rest.flows import RestApi
+        from runpod_typed._sse import iterate_events_sync
+
+        return RestApi(
+            self._rest_flows, self._drive, lambda flow: iterate_events_sync(self._http, flow)
         )
 
     @cached_property
@@ -362,6 +388,16 @@ class AsyncRunpod(_ClientBase):
         return AsyncRunpodGraphQLClient(
             send=lambda payload: self._drive(graphql_call(self._transport, payload)),
             invalid=invalid_answer,
+        )
+
+    @cached_property
+    def rest(self) -> AsyncRestApi:
+        """See `Runpod.rest`: the same operations, awaitable; log streams as `async for`."""
+        from runpod_typed._generated.rest.flows import AsyncRestApi
+        from runpod_typed._sse import iterate_events_async
+
+        return AsyncRestApi(
+            self._rest_flows, self._drive, lambda flow: iterate_events_async(self._http, flow)
         )
 
     @cached_property

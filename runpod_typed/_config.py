@@ -174,10 +174,19 @@ class ApiKeyProvider:
 
 @dataclass(frozen=True)
 class ResolvedUrls:
-    """The two roots every request URL is built from (no trailing slash)."""
+    """The roots every request URL is built from (no trailing slash).
+
+    `rest_url` is the control-plane host that REST v2 paths (``/v2/pods``, ...) are
+    appended to; left out, it is `graphql_url` without its ``/graphql``.
+    """
 
     graphql_url: str
     endpoint_base_url: str
+    rest_url: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.rest_url:
+            object.__setattr__(self, "rest_url", self.graphql_url.removesuffix("/graphql"))
 
 
 def resolve_urls(
@@ -187,7 +196,8 @@ def resolve_urls(
     allow_insecure_http: bool = False,
     env: Mapping[str, str] | None = None,
 ) -> ResolvedUrls:
-    """Pick and check both base URLs; the GraphQL URL is the API base + `/graphql`."""
+    """Pick and check both base URLs; the GraphQL URL is the API base + `/graphql`, and
+    REST v2 paths (which start with `/v2`) go under the API base itself."""
     env = os.environ if env is None else env
     api_base = _check_url(
         *_pick(api_base_url, "api_base_url", API_BASE_URL_ENV, DEFAULT_API_BASE_URL, env),
@@ -204,7 +214,8 @@ def resolve_urls(
         allow_insecure_http,
     )
     graphql = api_base if api_base.endswith("/graphql") else api_base + "/graphql"
-    return ResolvedUrls(graphql_url=graphql, endpoint_base_url=endpoint_base)
+    rest = api_base.removesuffix("/graphql")
+    return ResolvedUrls(graphql_url=graphql, endpoint_base_url=endpoint_base, rest_url=rest)
 
 
 def _pick(
