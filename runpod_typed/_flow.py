@@ -6,7 +6,9 @@ polling, streaming) is written once, as a generator that *yields effects* --
 receives their results. A flow never does I/O itself, so the same flow runs
 under a blocking `httpx.Client` (`run_sync`, `iterate_sync`) and under an
 `httpx.AsyncClient` (`run_async`, `iterate_async`). The drivers are the only
-code that exists twice, and they are short.
+code that exists twice, and they are short. An async client may carry its own
+sender (`AsyncSender.exchange`, e.g. `AioHttpClient`): the async driver then
+hands it each `Send` instead of going through httpx's request layer.
 
 The drivers also own the call's deadline (`_deadline.py`): every request and
 every sleep is bounded by the time left, so a call given `timeout=T` ends by T
@@ -104,6 +106,20 @@ Effect = Send | Sleep | Emit
 Received = Answer | None
 Flow = Generator[Effect, Received, T]
 AbortFlow = Callable[[], Flow[Any]]
+
+
+class AsyncSender(Protocol):
+    """What an async client may add to execute Sends itself (the async driver's hook).
+
+    `exchange` sends the request and reads its answer (at most `send.max_bytes`,
+    else `ResponseTooLargeError`), the whole of it within `budget` seconds when
+    given (past it, a `httpx.TimeoutException`). Its failures are httpx's
+    `TransportError` classes, which the flows' retry rules read:
+    `ConnectError`/`ConnectTimeout` only when nothing was sent, otherwise
+    `ReadError`, `RemoteProtocolError`, `ReadTimeout` (`_retry.py`).
+    """
+
+    async def exchange(self, send: Send, budget: float | None, /) -> Answer: ...
 
 
 class Drive(Protocol):
@@ -213,13 +229,17 @@ class _Body:
         return Answer(response.status_code, response.headers, content, str(response.request.url))
 
     def _too_large(self) -> ResponseTooLargeError:
-        effect = self.effect
-        return ResponseTooLargeError(
-            f"{effect.method} {redact(effect.url)}: the answer is over {effect.max_bytes} "
-            "bytes, more than RunPod sends; a proxy or a broken server may be in the way "
-            "(the limit is the client option max_response_bytes)",
-            limit=effect.max_bytes,
-        )
+        return too_large(self.effect)
+
+
+def too_large(effect: Send) -> ResponseTooLargeError:
+    """The error for an answer over the Send's `max_bytes` (any sender raises this one)."""
+    return ResponseTooLargeError(
+        f"{effect.method} {redact(effect.url)}: the answer is over {effect.max_bytes} "
+        "bytes, more than RunPod sends; a proxy or a broken server may be in the way "
+        "(the limit is the client option max_response_bytes)",
+        limit=effect.max_bytes,
+    )
 
 
 def _read_sync(effect: Send, response: httpx.Response) -> Answer:
@@ -402,19 +422,38 @@ async def _step_async(client: httpx.AsyncClient, effect: Effect, deadline: Deadl
         return None
     if isinstance(effect, Send):
         budget, by_deadline = _budget(client, effect, deadline)
-        request = _request(client, effect, budget)
         if budget is None:
-            return await _read_async(effect, await client.send(request, stream=True))
-        # A total bound on the request, however the server trickles its answer.
+            return await _exchange(client, effect, None)
         ends_at = time.monotonic() + budget
-        with anyio.move_on_after(budget):
-            try:
-                return await _read_async(effect, await client.send(request, stream=True))
-            except httpx.TimeoutException:
-                if not _ran_out(ends_at):
-                    raise
+        try:
+            return await _exchange(client, effect, budget)
+        except httpx.TimeoutException:
+            if not _ran_out(ends_at):
+                raise
         raise _over_budget(effect, deadline, by_deadline)
     raise TypeError(f"run_async cannot perform {effect!r}")
+
+
+def _exchange(client: httpx.AsyncClient, effect: Send, budget: float | None) -> Awaitable[Answer]:
+    """The client's own sender (`AsyncSender`) if it has one, else httpx's request layer."""
+    exchange: Callable[[Send, float | None], Awaitable[Answer]] | None = getattr(
+        client, "exchange", None
+    )
+    if exchange is not None:
+        return exchange(effect, budget)
+    return _exchange_httpx(client, effect, budget)
+
+
+async def _exchange_httpx(client: httpx.AsyncClient, effect: Send, budget: float | None) -> Answer:
+    import anyio
+
+    request = _request(client, effect, budget)
+    if budget is None:
+        return await _read_async(effect, await client.send(request, stream=True))
+    # A total bound on the request, however the server trickles its answer.
+    with anyio.move_on_after(budget):
+        return await _read_async(effect, await client.send(request, stream=True))
+    raise httpx.ReadTimeout("the request took longer than its total timeout")
 
 
 async def _finish_send(

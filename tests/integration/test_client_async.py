@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import httpx
 import pydantic
 import pytest
 
@@ -29,13 +30,26 @@ class Story(pydantic.BaseModel):
     text: str
 
 
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def http(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient | None]:
+    """Every test runs on each HTTP stack: AsyncRunpod's default (httpx), and aiohttp."""
+    if request.param == "httpx":
+        yield None
+        return
+    from runpod_typed import AioHttpClient
+
+    async with AioHttpClient() as client:
+        yield client
+
+
 @pytest.fixture
-async def rp(runpod_emulator: Any) -> AsyncIterator[AsyncRunpod]:
+async def rp(runpod_emulator: Any, http: httpx.AsyncClient | None) -> AsyncIterator[AsyncRunpod]:
     async with AsyncRunpod(
         "test-key",
         api_base_url=runpod_emulator.url,
         endpoint_base_url=runpod_emulator.endpoint_base_url,
         polling=FAST,
+        http_client=http,
     ) as client:
         yield client
 
@@ -130,10 +144,13 @@ async def test_map_results_in_order(rp: AsyncRunpod) -> None:
     assert results == list(range(50))
 
 
-async def test_map_failure_cancels_the_rest(runpod_emulator_factory: Any) -> None:
+async def test_map_failure_cancels_the_rest(
+    runpod_emulator_factory: Any, http: httpx.AsyncClient | None
+) -> None:
     runpod_emulator = runpod_emulator_factory(workers=8)
     inputs: list[dict[str, Any]] = [{"sleep": 30} for _ in range(4)] + [{"fail": "first"}]
-    async with AsyncRunpod("k", endpoint_base_url=runpod_emulator.endpoint_base_url) as rp:
+    url = runpod_emulator.endpoint_base_url
+    async with AsyncRunpod("k", endpoint_base_url=url, http_client=http) as rp:
         with pytest.raises(JobFailed, match="first"):
             await rp.endpoint("demo").map(inputs, concurrency=5)
     deadline = time.monotonic() + 5
