@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +27,9 @@ class EmulatorProcess:
 
 
 @contextmanager
-def emulator(workers: int) -> Iterator[EmulatorProcess]:
-    """The emulator CLI on a free loopback port: bench handler, no rate limits."""
+def emulator(workers: int, streams: Sequence[str] = ()) -> Iterator[EmulatorProcess]:
+    """The emulator CLI on a free loopback port: bench handler (the streaming one on the
+    endpoint ids `streams`), no rate limits."""
     command = [
         sys.executable,
         "-m",
@@ -42,6 +43,11 @@ def emulator(workers: int) -> Iterator[EmulatorProcess]:
         str(workers),
         "--handler",
         "bench.handlers:handle",
+        *(
+            arg
+            for endpoint in streams
+            for arg in ("--handler", f"{endpoint}=bench.handlers:stream")
+        ),
     ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:

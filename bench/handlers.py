@@ -20,12 +20,18 @@ async def _ticks(chunks: int, interval: float) -> AsyncIterator[dict[str, Any]]:
 
 
 async def handle(job: dict[str, Any]) -> Any:
-    """By input keys: `seconds` sleeps then reports when it finished; `chunks` (with
-    `interval`) streams timestamped chunks; anything else is echoed at once."""
+    """By input keys: `seconds` sleeps then reports when it finished; anything else is
+    echoed at once."""
     data = job["input"]
     if "seconds" in data:
         await asyncio.sleep(float(data["seconds"]))
         return {"finished_at": time.time()}
-    if "chunks" in data:
-        return _ticks(int(data["chunks"]), float(data.get("interval", 0.1)))
     return data
+
+
+async def stream(job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    """`chunks` timestamped chunks, one every `interval` seconds. A generator handler of
+    its own: RunPod's runtime streams only from a handler that is a generator function."""
+    data = job["input"]
+    async for chunk in _ticks(int(data["chunks"]), float(data.get("interval", 0.1))):
+        yield chunk

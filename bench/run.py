@@ -84,7 +84,8 @@ def run(sizes: scenarios.Sizes, out: Path) -> None:
     started = time.monotonic()
     about = environment(sizes)
     tables = _timed(lambda: scenarios.imports(sizes))
-    with emulator(WORKERS) as emu:
+    tables += _timed(lambda: scenarios.cold_start(sizes))
+    with emulator(WORKERS, scenarios.stream_endpoints()) as emu:
         rtt_ms = scenarios.round_trip_ms(emu, sizes.rtt_samples)
         steps: list[Scenario] = [
             lambda: scenarios.latency(emu, sizes, rtt_ms),

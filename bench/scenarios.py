@@ -102,8 +102,7 @@ def _run(
     """
 
     def task(variant: Variant) -> dict[str, Any]:
-        endpoint = f"{op}-{variant.role}-{variant.name}"
-        return {"op": op, "variant": variant.name, "endpoint": endpoint, **fields}
+        return {"op": op, "variant": variant.name, "endpoint": _endpoint(op, variant), **fields}
 
     groups: list[list[Variant]] = []
     for official in (False, True):
@@ -119,6 +118,11 @@ def _run(
             for key, value in answer.items():
                 merged[key] = merged.get(key, []) + value if isinstance(value, list) else value
     return [(variant, results[variant], task(variant)["endpoint"]) for variant in variants]
+
+
+def _endpoint(op: str, variant: Variant) -> str:
+    """Each variant's own endpoint id, so the emulator's counters are its own."""
+    return f"{op}-{variant.role}-{variant.name}"
 
 
 def _requests_per_job(emulator: EmulatorProcess, endpoint: str, jobs: int) -> tuple[float, str]:
@@ -151,7 +155,57 @@ IMPORTS = (
 
 
 def imports(sizes: Sizes) -> Table:
-    """Cold import in a fresh interpreter per sample, samples interleaved across packages.
+    """Cold import in a fresh interpreter per sample, samples interleaved across packages."""
+    rows = _cold(IMPORTS, sizes.import_samples)
+    return Table(
+        "imports",
+        "1. Cold import time",
+        (IMPORT_MS, Metric("min", "min ms", 1, lower_is_better=True)),
+        rows,
+        [
+            f"{sizes.import_samples} samples each, a fresh interpreter per sample, "
+            "time measured inside the interpreter around the import statement.",
+            "httpx imports its command line's click, rich and pygments when installed (they are "
+            "in our dev venv, not in a venv with only runpod-typed's dependencies); the rows "
+            "marked 'CLI extras absent' hide them, as such a venv would. httpx alone is the "
+            "floor for any httpx-based client.",
+        ],
+    )
+
+
+#: A usable client, from nothing: what a short script or a serverless function pays first.
+COLD_STARTS = (
+    (
+        Variant("runpod-typed: from runpod_typed import Runpod; Runpod(key)", "ours", "sync", "c"),
+        WITHOUT_HTTPX_CLI,
+        "from runpod_typed import Runpod; Runpod('bench-key')",
+    ),
+    (
+        Variant("floor: import httpx, pydantic; httpx.Client()", "raw", "sync", "floor"),
+        WITHOUT_HTTPX_CLI,
+        "import httpx, pydantic; httpx.Client()",
+    ),
+)
+
+
+def cold_start(sizes: Sizes) -> Table:
+    """Import and make a client, against the floor of any httpx + pydantic client."""
+    rows = _cold(COLD_STARTS, sizes.import_samples)
+    return Table(
+        "coldstart",
+        "1b. Cold start to a usable client",
+        (IMPORT_MS, Metric("min", "min ms", 1, lower_is_better=True)),
+        rows,
+        [
+            f"{sizes.import_samples} samples each, a fresh interpreter per sample, timed inside "
+            "it; httpx's CLI extras hidden as in a venv with only runpod-typed's dependencies. "
+            "The floor imports what runpod-typed depends on and makes one httpx.Client.",
+        ],
+    )
+
+
+def _cold(variants: Sequence[tuple[Variant, str, str]], samples: int) -> list[Row]:
+    """Each statement timed in a fresh interpreter per sample, samples interleaved.
 
     Bytecode caches go to a private directory warmed by one unmeasured run, so
     both packages load from .pyc as an installed package would.
@@ -171,30 +225,16 @@ def imports(sizes: Sizes) -> Table:
                 raise RuntimeError(f"{statement!r} failed:\n{out.stderr[-2000:]}")
             return float(out.stdout) * 1000
 
-        times: dict[Variant, list[float]] = {variant: [] for variant, _, _ in IMPORTS}
-        for round_ in range(sizes.import_samples + 1):
-            for variant, setup, statement in IMPORTS:
+        times: dict[Variant, list[float]] = {variant: [] for variant, _, _ in variants}
+        for round_ in range(samples + 1):
+            for variant, setup, statement in variants:
                 figure = sample(variant, setup, statement)
                 if round_:  # round 0 fills the bytecode cache
                     times[variant].append(figure)
-    rows = [
+    return [
         Row(v.label, v.role, v.mode, {"median": median(t), "min": min(t)}, detail=_spread(t))
         for v, t in times.items()
     ]
-    return Table(
-        "imports",
-        "1. Cold import time",
-        (IMPORT_MS, Metric("min", "min ms", 1, lower_is_better=True)),
-        rows,
-        [
-            f"{sizes.import_samples} samples each, a fresh interpreter per sample, "
-            "time measured inside the interpreter around the import statement.",
-            "httpx imports its command line's click, rich and pygments when installed (they are "
-            "in our dev venv, not in a venv with only runpod-typed's dependencies); the rows "
-            "marked 'CLI extras absent' hide them, as such a venv would. httpx alone is the "
-            "floor for any httpx-based client.",
-        ],
-    )
 
 
 def _spread(values: Sequence[float]) -> str:
@@ -210,6 +250,9 @@ LATENCY = (
     Variant("runpod-typed run + output (sync)", "ours", "sync", "sync-run_output"),
     Variant("runpod-typed run_sync (async)", "ours", "async", "async-run_sync"),
     Variant("runpod-typed run + output (async)", "ours", "async", "async-run_output"),
+    Variant(
+        "runpod-typed run + output (async, aiohttp)", "ours", "async", "async-run_output-aiohttp"
+    ),
     Variant("runpod Endpoint.run_sync", "official", "sync", "sync-run_sync"),
     Variant("runpod Endpoint.run + output", "official", "sync", "sync-run_output"),
     Variant("runpod AsyncioEndpoint.run + output", "official", "async", "asyncio-run_output"),
@@ -270,9 +313,15 @@ def latency(emulator: EmulatorProcess, sizes: Sizes, rtt_ms: float) -> tuple[Tab
 STREAM = (
     Variant("runpod-typed job.stream() (sync)", "ours", "sync", "sync"),
     Variant("runpod-typed job.stream() (async)", "ours", "async", "async"),
+    Variant("runpod-typed job.stream() (async, aiohttp)", "ours", "async", "async-aiohttp"),
     Variant("runpod Job.stream()", "official", "sync", "sync"),
     Variant("runpod AsyncioJob.stream()", "official", "async", "asyncio"),
 )
+
+
+def stream_endpoints() -> list[str]:
+    """The endpoint ids the stream scenario uses (they get the streaming handler)."""
+    return [_endpoint("stream", variant) for variant in STREAM]
 
 
 def stream(emulator: EmulatorProcess, sizes: Sizes) -> Table:
@@ -306,6 +355,7 @@ def stream(emulator: EmulatorProcess, sizes: Sizes) -> Table:
 
 FANOUT = (
     Variant("runpod-typed AsyncRunpod endpoint.map", "ours", "async", "async-map"),
+    Variant("runpod-typed endpoint.map over AioHttpClient", "ours", "async", "async-map-aiohttp"),
     Variant(
         "runpod-typed endpoint.map(cancel_on_exit=False)", "ours", "async", "async-map-runsync"
     ),
@@ -355,6 +405,7 @@ CALLS_PER_S = Metric("rate", "calls/s", 0, lower_is_better=False)
 STATUS = (
     Variant("runpod-typed job.status() (sync)", "ours", "sync", "sync"),
     Variant("runpod-typed job.status() (async)", "ours", "async", "async"),
+    Variant("runpod-typed job.status() (async, aiohttp)", "ours", "async", "async-aiohttp"),
     Variant("runpod Job.status()", "official", "sync", "sync"),
     Variant("runpod AsyncioJob.status()", "official", "async", "asyncio"),
     Variant("raw httpx.Client GET /status", "raw", "sync", "raw-sync"),

@@ -9,7 +9,8 @@ libraries are measured on the same unthrottled path.
 from __future__ import annotations
 
 import asyncio
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import httpx
@@ -41,6 +42,22 @@ def _options(task: Task) -> dict[str, Any]:
     }
 
 
+@asynccontextmanager
+async def _async_client(task: Task, stack: str) -> AsyncIterator[AsyncRunpod]:
+    """AsyncRunpod on its default HTTP stack (httpx), or over an AioHttpClient."""
+    if stack == "httpx":
+        async with AsyncRunpod(task["key"], **_options(task)) as rp:
+            yield rp
+        return
+    from runpod_typed import AioHttpClient
+
+    async with (
+        AioHttpClient() as http,
+        AsyncRunpod(task["key"], http_client=http, **_options(task)) as rp,
+    ):
+        yield rp
+
+
 def _raw_headers(task: Task) -> dict[str, str]:
     """What runpod-typed sends on a GET, so the raw client does the same work on the wire."""
     return {"Authorization": f"Bearer {task['key']}", "User-Agent": USER_AGENT}
@@ -58,9 +75,9 @@ def latency_sync(task: Task, via_run: bool) -> dict[str, Any]:
         return {"latencies": threaded(one, task["durations"], task["concurrency"])}
 
 
-def latency_async(task: Task, via_run: bool) -> dict[str, Any]:
+def latency_async(task: Task, via_run: bool, stack: str = "httpx") -> dict[str, Any]:
     async def main() -> list[float]:
-        async with AsyncRunpod(task["key"], **_options(task)) as rp:
+        async with _async_client(task, stack) as rp:
             endpoint = rp.endpoint(task["endpoint"])
 
             async def one(seconds: float) -> float:
@@ -98,10 +115,10 @@ def stream_sync(task: Task) -> dict[str, Any]:
     return {"latencies": latencies}
 
 
-def stream_async(task: Task) -> dict[str, Any]:
+def stream_async(task: Task, stack: str = "httpx") -> dict[str, Any]:
     async def main() -> list[float]:
         latencies: list[float] = []
-        async with AsyncRunpod(task["key"], **_options(task)) as rp:
+        async with _async_client(task, stack) as rp:
             endpoint = rp.endpoint(task["endpoint"])
             for _ in range(task["jobs"]):
                 job = await endpoint.run({"chunks": task["chunks"], "interval": task["interval"]})
@@ -111,9 +128,9 @@ def stream_async(task: Task) -> dict[str, Any]:
     return {"latencies": asyncio.run(main())}
 
 
-def fanout_map(task: Task, cancel_on_exit: bool) -> dict[str, Any]:
+def fanout_map(task: Task, cancel_on_exit: bool, stack: str = "httpx") -> dict[str, Any]:
     async def run_all(inputs: list[Any]) -> list[Any]:
-        async with AsyncRunpod(task["key"], **_options(task)) as rp:
+        async with _async_client(task, stack) as rp:
             endpoint = rp.endpoint(task["endpoint"])
             return await endpoint.map(
                 inputs, concurrency=task["concurrency"], cancel_on_exit=cancel_on_exit
@@ -157,9 +174,9 @@ def status_sync(task: Task, raw: bool) -> dict[str, Any]:
             job.cancel()
 
 
-def status_async(task: Task, raw: bool) -> dict[str, Any]:
+def status_async(task: Task, raw: bool, stack: str = "httpx") -> dict[str, Any]:
     async def main() -> list[float]:
-        async with AsyncRunpod(task["key"], **_options(task)) as rp:
+        async with _async_client(task, stack) as rp:
             job = await rp.endpoint(task["endpoint"]).run({"seconds": RUNNING_SECONDS})
             try:
                 if not raw:
@@ -225,14 +242,18 @@ OPS = {
     "latency:sync-run_output": lambda task: latency_sync(task, via_run=True),
     "latency:async-run_sync": lambda task: latency_async(task, via_run=False),
     "latency:async-run_output": lambda task: latency_async(task, via_run=True),
+    "latency:async-run_output-aiohttp": lambda task: latency_async(task, True, "aiohttp"),
     "latency:raw-runsync": latency_raw,
     "stream:sync": stream_sync,
     "stream:async": stream_async,
+    "stream:async-aiohttp": lambda task: stream_async(task, "aiohttp"),
     "fanout:async-map": lambda task: fanout_map(task, cancel_on_exit=True),
     "fanout:async-map-runsync": lambda task: fanout_map(task, cancel_on_exit=False),
+    "fanout:async-map-aiohttp": lambda task: fanout_map(task, True, "aiohttp"),
     "fanout:raw-async": fanout_raw,
     "status:sync": lambda task: status_sync(task, raw=False),
     "status:async": lambda task: status_async(task, raw=False),
+    "status:async-aiohttp": lambda task: status_async(task, False, "aiohttp"),
     "status:raw-sync": lambda task: status_sync(task, raw=True),
     "status:raw-async": lambda task: status_async(task, raw=True),
     "pods:sync": pods_sync,

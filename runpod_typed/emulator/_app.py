@@ -3,7 +3,9 @@
 Paths: the job API's routes under ``/v2``, as the generated route table declares
 them (``/v2/{endpoint_id}/run``, ``/v2/{endpoint_id}/status/{job_id}``, ...; the
 methods each accepts: anything else is 405), ``/graphql`` (the control plane,
-built on first use) and the admin routes ``/_emulator/...`` (no key needed).
+built on first use), REST v2 under ``/v2/<collection>`` (``rest_v2``: ``/v2/pods``,
+``/v2/serverless``, ...; on the control plane's state) and the admin routes
+``/_emulator/...`` (no key needed).
 Anything else is a plain-text ``404 page not found``, as RunPod's Go server
 answers. Each request passes, in order: counters, fault injection, auth, rate
 limit, route.
@@ -22,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from runpod_typed._generated.serverless.routes import ROUTES, Route
+from runpod_typed.emulator import rest_v2
 from runpod_typed.emulator._counters import Counters
 from runpod_typed.emulator._faults import (
     ASGIApp,
@@ -94,6 +97,7 @@ class EmulatorApp:
         self._control_plane_factory = control_plane_factory
         self.control_plane: ControlPlane | None = None
         self._graphql_app: ASGIApp | None = None
+        self._rest_app: ASGIApp | None = None
         self._on_reset = on_reset
         self.loop: asyncio.AbstractEventLoop | None = None
         #: Serves ``/_worker/...`` (worker processes' routes, see _worker_api.py) when set.
@@ -155,6 +159,8 @@ class EmulatorApp:
     def _classify(self, path: str) -> Target | None:
         if path == "/graphql" or path.startswith("/graphql/"):
             return ("graphql", None, None)
+        if rest_v2.owns(path):  # /v2/<one of v2's collections>/...: REST v2, not the job API
+            return ("rest", None, None)
         # "/v2/{endpoint_id}/{route}" or "/v2/{endpoint_id}/{route}/{job_id}": a route's
         # name is its path segment, and the table says whether a job id follows.
         parts = path.split("/")
@@ -174,6 +180,9 @@ class EmulatorApp:
             return
         if route == "graphql":
             await self._graphql()(scope, receive, send)
+            return
+        if route == "rest":
+            await self._rest()(scope, receive, send)
             return
         assert endpoint_id is not None
         response = await self._answer(Request(scope, receive), route, endpoint_id, job_id or "")
@@ -221,9 +230,23 @@ class EmulatorApp:
 
     def _graphql(self) -> ASGIApp:
         if self._graphql_app is None:
-            self.control_plane = self._control_plane_factory()
-            self._graphql_app = self.control_plane.asgi_app()
+            self._graphql_app = self._control_plane().asgi_app()
         return self._graphql_app
+
+    def _control_plane(self) -> ControlPlane:
+        """The control plane (GraphQL and REST v2 share its state), built on first use."""
+        if self.control_plane is None:
+            self.control_plane = self._control_plane_factory()
+        return self.control_plane
+
+    def _rest(self) -> ASGIApp:
+        if self._rest_app is None:
+            from runpod_typed.emulator.rest_v2._app import RestV2
+
+            self._rest_app = RestV2(
+                lambda: self._control_plane().state, stopping=lambda: self.store.closing
+            )
+        return self._rest_app
 
     # ------------------------------------------------------------------ helpers
 

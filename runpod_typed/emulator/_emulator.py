@@ -33,6 +33,7 @@ from runpod_typed.emulator._settings import JobSettings, WorkerSettings
 from runpod_typed.emulator._worker_api import WorkerApi
 from runpod_typed.emulator._workers import WorkerPool, parse_worker_files, resolve_python
 from runpod_typed.emulator.handlers import BUILTIN_HANDLERS, Handler, load_handler
+from runpod_typed.emulator.rest_v2 import check_endpoint_id
 
 if TYPE_CHECKING:
     from runpod_typed.emulator.control_plane import ControlPlane
@@ -92,6 +93,7 @@ class Emulator:
         self._handlers = {
             endpoint_id: load_handler(spec) for endpoint_id, spec in (handlers or {}).items()
         }
+        check_endpoint_id(self._handlers)  # /v2/pods/... is REST v2's, not an endpoint's
         self._default_handler = None if default_handler is None else load_handler(default_handler)
         self._builtins = handlers is None and default_handler is None and not worker_files
         self._pool: WorkerPool | None = None
@@ -142,6 +144,7 @@ class Emulator:
         settings: WorkerSettings,
     ) -> WorkerPool:
         commands, default = parse_worker_files(worker_files)
+        check_endpoint_id(commands)
         both = sorted(commands.keys() & self._handlers.keys())
         if both:
             raise ValueError(f"endpoint ids with both a handler and a worker file: {both}")

@@ -49,6 +49,11 @@ class ControlPlane:
         self._state.pod_transition_seconds = seconds
 
     @property
+    def state(self) -> State:
+        """The records both APIs serve (GraphQL here, REST v2 in ``emulator.rest_v2``)."""
+        return self._state
+
+    @property
     def schema(self) -> GraphQLSchema:
         """The executable schema, for in-process execution with graphql-core."""
         return self._schema

@@ -63,7 +63,9 @@ def settle(state: State) -> float:
     for pod in list(state.pods.values()):
         if now - pod.since < state.pod_transition_seconds:
             continue
-        if pod.phase == "starting":
+        if pod.phase == "starting" and pod.fails_to_start:
+            pod.set_phase("error", now, "Error: the container exited while starting")
+        elif pod.phase == "starting":
             pod.phase, pod.since, pod.running_since = "running", now, now
             pod.last_started_at = time.time()
         elif pod.phase == "terminated":

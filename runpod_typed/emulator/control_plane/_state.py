@@ -18,7 +18,10 @@ from runpod_typed.emulator.control_plane._catalogue_queries import data_center_v
 from runpod_typed.emulator.control_plane._wire import Json, camel_fields, env_list, status_text
 from runpod_typed.emulator.control_plane.catalogue import DATA_CENTERS_BY_ID, GpuType
 
-PodPhase = Literal["starting", "running", "exited", "terminated"]
+PodPhase = Literal["starting", "running", "error", "exited", "terminated"]
+#: Pods of an image with this prefix fail to start: "error" instead of "running" (REST
+#: v2 shows ERROR; GraphQL, like RunPod's, a RUNNING desired status without a runtime).
+FAILS_TO_START = "runpod-emulator/fails-to-start"
 
 
 class Ids:
@@ -185,6 +188,12 @@ class Pod:
     status_change: str = field(default_factory=lambda: status_text("Rented by User"))
     cluster_id: str | None = None
     cluster_ip: str | None = None
+    locked: bool = False
+    """REST v2's lock: a locked pod refuses to stop or be terminated through v2."""
+
+    @property
+    def fails_to_start(self) -> bool:
+        return self.image_name.startswith(FAILS_TO_START)
 
     @property
     def cost_per_hr(self) -> float:
@@ -199,11 +208,31 @@ class Pod:
     def desired_status(self) -> str:
         if self.phase == "starting":
             return "RUNNING" if self.started_before else "CREATED"
-        return {"running": "RUNNING", "exited": "EXITED", "terminated": "TERMINATED"}[self.phase]
+        return {
+            "running": "RUNNING",
+            "error": "RUNNING",
+            "exited": "EXITED",
+            "terminated": "TERMINATED",
+        }[self.phase]
 
     def set_phase(self, phase: PodPhase, now: float, event: str) -> None:
         self.phase, self.since, self.running_since = phase, now, None
         self.status_change = status_text(event)
+
+
+@dataclass
+class EcrDelegation:
+    """REST v2's delegated access to an Amazon ECR repository (no GraphQL counterpart)."""
+
+    KIND: ClassVar[str] = "ECR delegation"
+
+    id: str
+    name: str | None
+    registry_uri: str
+    aws_region: str
+    repository: str
+    tag: str
+    created_at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -237,6 +266,7 @@ class State:
         self.volumes: dict[str, NetworkVolume] = {}
         self.secrets: dict[str, Secret] = {}
         self.clusters: dict[str, Cluster] = {}
+        self.delegations: dict[str, EcrDelegation] = {}
 
     def reset(self) -> None:
         """Forget every pod, template, endpoint, credential, volume, secret and cluster."""
@@ -250,6 +280,7 @@ class State:
                 self.volumes,
                 self.secrets,
                 self.clusters,
+                self.delegations,
             ):
                 store.clear()
 
