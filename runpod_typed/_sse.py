@@ -68,14 +68,20 @@ class ServerSentEvent:
 
 
 class SseDecoder:
-    """Bytes of an event stream in, events out (WHATWG HTML, "event stream interpretation")."""
+    """Bytes of an event stream in, events out (WHATWG HTML, "event stream interpretation").
+
+    `last_event_id` is the id of the last event dispatched (what a reconnect sends):
+    an ``id:`` line counts once its event is complete, not before.
+    """
 
     def __init__(self, last_event_id: str | None = None) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._buffer = ""
         self._started = False
+        self._after_cr = False
         self._data: list[str] = []
         self._event = ""
+        self._id = last_event_id
         self._retry: int | None = None
         self.last_event_id = last_event_id
 
@@ -85,16 +91,19 @@ class SseDecoder:
         if not self._started and text:
             self._started = True
             text = text.removeprefix("\ufeff")
+        if self._after_cr and text:
+            # A CR ended the last read's last line: a LF starting this one is its pair.
+            text = text.removeprefix("\n")
+            self._after_cr = False
         self._buffer += text
         events: list[ServerSentEvent] = []
         start = 0
         for match in _LINE_END.finditer(self._buffer):
-            if match.group() == "\r" and match.end() == len(self._buffer):
-                break  # a CR at the end may be the first half of a CRLF
             event = self._line(self._buffer[start : match.start()])
             if event is not None:
                 events.append(event)
             start = match.end()
+            self._after_cr = match.group() == "\r" and start == len(self._buffer)
         self._buffer = self._buffer[start:]
         return events
 
@@ -112,18 +121,18 @@ class SseDecoder:
             self._event = value
         elif name == "id":
             if "\0" not in value:
-                self.last_event_id = value
+                self._id = value
         elif name == "retry" and value.isdigit():
             self._retry = int(value)
         return None
 
     def _dispatch(self) -> ServerSentEvent | None:
+        self.last_event_id = self._id
         data, kind = self._data, self._event
         self._data, self._event = [], ""
         if not data:
             return None
-        event = ServerSentEvent(kind or "message", "\n".join(data), self.last_event_id, self._retry)
-        return event
+        return ServerSentEvent(kind or "message", "\n".join(data), self._id, self._retry)
 
 
 # -- effects of a streaming flow -------------------------------------------------------------
