@@ -1,7 +1,9 @@
 """A RunPod worker: the handler you deploy, and test locally with test_my_worker.py.
 
 RunPod calls `handler(job)` with `job = {"id": ..., "input": ...}`; what it
-returns is the job's output, and an exception fails the job with its message.
+returns is the job's output. Returning `{"error": message}` fails the job with that
+message; an exception fails it too, with RunPod's JSON error string (error_type,
+error_message, error_traceback, ...) as the job's error.
 This one "summarizes" text (the first words of it) and takes `seconds` of
 pretend GPU time. On RunPod, a worker image runs this file:
 
@@ -23,7 +25,7 @@ async def handler(job: dict[str, Any]) -> dict[str, Any]:
     data = job["input"]
     text = data.get("text") if isinstance(data, dict) else None
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("input.text must be a non-empty string")
+        return {"error": "input.text must be a non-empty string"}
     max_words = int(data.get("max_words", 8))
     await asyncio.sleep(float(data.get("seconds", 0)))  # stands in for the model
     words = text.split()

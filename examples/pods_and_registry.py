@@ -1,7 +1,7 @@
 """Control plane: a private image's registry credentials, and a pod's whole life.
 
 `rp.graphql` is the generated, typed GraphQL client (one method per operation
-in codegen/operations); `rp.pods` and `rp.account` add keyword-argument helpers
+in codegen/operations); `rp.pods` and `rp.registries` add keyword-argument helpers
 and the waits the generated code cannot (`wait_until_running`,
 `wait_until_stopped`).
 Whatever happens, the pod is terminated and the credentials deleted at the end.
@@ -41,7 +41,7 @@ def main() -> None:
     with Runpod() as rp:
         gpu_id = cheapest_secure_gpu(rp)
         username = os.environ["REGISTRY_USERNAME"]
-        auth = rp.account.create_registry_auth(
+        auth = rp.registries.create(
             name="team-registry", username=username, password=os.environ["REGISTRY_PASSWORD"]
         )
         if auth.id is None:
@@ -76,13 +76,13 @@ def main() -> None:
 
             new_password = os.environ.get("REGISTRY_NEW_PASSWORD")
             if new_password:  # rotate the stored password in place
-                rp.account.update_registry_auth(auth.id, username=username, password=new_password)
+                rp.registries.update(auth.id, username=username, password=new_password)
                 print(f"registry auth {auth.id}: password rotated")
         finally:
             if pod_id is not None:
                 rp.pods.terminate(pod_id)
                 print(f"pod {pod_id}: terminated")
-            rp.account.delete_registry_auth(auth.id)
+            rp.registries.delete(auth.id)
             print(f"registry auth {auth.id}: deleted")
 
 

@@ -39,11 +39,18 @@ from runpod_typed._transport import Transport
 
 if TYPE_CHECKING:
     from runpod_typed._account import Account, AsyncAccount
+    from runpod_typed._catalog import AsyncCatalog, Catalog
+    from runpod_typed._clusters import AsyncClusters, Clusters
+    from runpod_typed._endpoints import AsyncEndpoints, Endpoints
     from runpod_typed._generated.graphql.async_client import AsyncRunpodGraphQLClient
     from runpod_typed._generated.graphql.client import RunpodGraphQLClient
     from runpod_typed._generated.graphql.flows import RunpodGraphQLFlows
     from runpod_typed._generated.rest.flows import AsyncRestApi, RestApi, RestFlows
     from runpod_typed._pods import AsyncPods, Pods
+    from runpod_typed._registries import AsyncRegistries, Registries
+    from runpod_typed._secrets import AsyncSecrets, Secrets
+    from runpod_typed._templates import AsyncTemplates, Templates
+    from runpod_typed._volumes import AsyncVolumes, Volumes
 
 T = TypeVar("T")
 
@@ -223,7 +230,7 @@ class _ClientBase:
 
     @cached_property
     def _graphql_flows(self) -> RunpodGraphQLFlows[Effect]:
-        """The generated flow client: what the pod and account helpers compose."""
+        """The generated flow client: what the control-plane namespaces compose."""
         from runpod_typed._generated.graphql.flows import RunpodGraphQLFlows
 
         transport = self._transport
@@ -319,17 +326,66 @@ class Runpod(_ClientBase):
 
     @cached_property
     def pods(self) -> Pods:
-        """Pod helpers: create, stop, resume, terminate, wait until running."""
-        from runpod_typed._pods import Pods
+        """Pod helpers: create, edit, stop, resume, terminate, wait until running."""
+        from runpod_typed._pods import PodFlows, Pods
 
-        return Pods(self._graphql_flows, self.polling, self._drive)
+        return Pods(PodFlows(self._graphql_flows, self.polling), self._drive)
+
+    @cached_property
+    def endpoints(self) -> Endpoints:
+        """Serverless endpoint management: list, get, create, update, delete."""
+        from runpod_typed._endpoints import EndpointFlows, Endpoints
+
+        return Endpoints(EndpointFlows(self._graphql_flows), self._drive)
+
+    @cached_property
+    def templates(self) -> Templates:
+        """Templates: list, get, create, update, delete."""
+        from runpod_typed._templates import TemplateFlows, Templates
+
+        return Templates(TemplateFlows(self._graphql_flows), self._drive)
+
+    @cached_property
+    def volumes(self) -> Volumes:
+        """Network volumes: list, get, create, update, delete."""
+        from runpod_typed._volumes import VolumeFlows, Volumes
+
+        return Volumes(VolumeFlows(self._graphql_flows), self._drive)
+
+    @cached_property
+    def registries(self) -> Registries:
+        """Container registry credentials: list, get, create, update, delete."""
+        from runpod_typed._registries import Registries, RegistryFlows
+
+        return Registries(RegistryFlows(self._graphql_flows), self._drive)
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        """Secrets: list, get, create, delete."""
+        from runpod_typed._secrets import SecretFlows, Secrets
+
+        return Secrets(SecretFlows(self._graphql_flows), self._drive)
+
+    @cached_property
+    def clusters(self) -> Clusters:
+        """Instant clusters: create, delete."""
+        from runpod_typed._clusters import ClusterFlows, Clusters
+
+        return Clusters(ClusterFlows(self._graphql_flows), self._drive)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """GPU and CPU types, CPU flavors, data centers and stock."""
+        from runpod_typed._catalog import Catalog, CatalogFlows
+
+        return Catalog(CatalogFlows(self._graphql_flows), self._drive)
 
     @cached_property
     def account(self) -> Account:
-        """Account helpers: GPU types and prices, the user, registry credentials."""
-        from runpod_typed._account import Account
+        """The account: the user and its settings."""
+        from runpod_typed._account import Account, AccountFlows
 
-        return Account(self._graphql_flows, self._drive)
+        return Account(AccountFlows(self._graphql_flows), self._drive)
 
     def _drive(self, flow: Flow[T], *, deadline: Deadline | None = None) -> T:
         return run_sync(self._http, flow, deadline=deadline)
@@ -402,15 +458,57 @@ class AsyncRunpod(_ClientBase):
 
     @cached_property
     def pods(self) -> AsyncPods:
-        from runpod_typed._pods import AsyncPods
+        from runpod_typed._pods import AsyncPods, PodFlows
 
-        return AsyncPods(self._graphql_flows, self.polling, self._drive)
+        return AsyncPods(PodFlows(self._graphql_flows, self.polling), self._drive)
+
+    @cached_property
+    def endpoints(self) -> AsyncEndpoints:
+        from runpod_typed._endpoints import AsyncEndpoints, EndpointFlows
+
+        return AsyncEndpoints(EndpointFlows(self._graphql_flows), self._drive)
+
+    @cached_property
+    def templates(self) -> AsyncTemplates:
+        from runpod_typed._templates import AsyncTemplates, TemplateFlows
+
+        return AsyncTemplates(TemplateFlows(self._graphql_flows), self._drive)
+
+    @cached_property
+    def volumes(self) -> AsyncVolumes:
+        from runpod_typed._volumes import AsyncVolumes, VolumeFlows
+
+        return AsyncVolumes(VolumeFlows(self._graphql_flows), self._drive)
+
+    @cached_property
+    def registries(self) -> AsyncRegistries:
+        from runpod_typed._registries import AsyncRegistries, RegistryFlows
+
+        return AsyncRegistries(RegistryFlows(self._graphql_flows), self._drive)
+
+    @cached_property
+    def secrets(self) -> AsyncSecrets:
+        from runpod_typed._secrets import AsyncSecrets, SecretFlows
+
+        return AsyncSecrets(SecretFlows(self._graphql_flows), self._drive)
+
+    @cached_property
+    def clusters(self) -> AsyncClusters:
+        from runpod_typed._clusters import AsyncClusters, ClusterFlows
+
+        return AsyncClusters(ClusterFlows(self._graphql_flows), self._drive)
+
+    @cached_property
+    def catalog(self) -> AsyncCatalog:
+        from runpod_typed._catalog import AsyncCatalog, CatalogFlows
+
+        return AsyncCatalog(CatalogFlows(self._graphql_flows), self._drive)
 
     @cached_property
     def account(self) -> AsyncAccount:
-        from runpod_typed._account import AsyncAccount
+        from runpod_typed._account import AccountFlows, AsyncAccount
 
-        return AsyncAccount(self._graphql_flows, self._drive)
+        return AsyncAccount(AccountFlows(self._graphql_flows), self._drive)
 
     def _drive(self, flow: Flow[T], *, deadline: Deadline | None = None) -> Awaitable[T]:
         return run_async(self._http, flow, deadline=deadline)

@@ -172,12 +172,83 @@ class GraphQLError(RunpodError):
         return f"GraphQL error{op}: " + "; ".join(parts) + partial
 
 
-class PodNotFound(RunpodError, LookupError):
-    """The control plane knows no pod with this id (or it was terminated); `pod_id` names it."""
+class ResourceNotFound(RunpodError, LookupError):
+    """The control plane has no such object: `kind` says what was looked for, `id` which.
+
+    The root of the per-resource classes below (also a builtin `LookupError`), so one
+    `except ResourceNotFound` catches a missing pod, template, endpoint, ... alike.
+    """
+
+    #: What RunPod calls the object ("pod", "template", ...).
+    kind: str = "resource"
+
+    def __init__(self, message: str, *, id: str) -> None:
+        super().__init__(message)
+        self.id = id
+
+
+class PodNotFound(ResourceNotFound):
+    """No pod with this id (or it was terminated); `pod_id` (and `id`) name it."""
+
+    kind = "pod"
 
     def __init__(self, message: str, *, pod_id: str) -> None:
-        super().__init__(message)
+        super().__init__(message, id=pod_id)
         self.pod_id = pod_id
+
+
+class TemplateNotFound(ResourceNotFound):
+    """No template with this id among the account's templates."""
+
+    kind = "template"
+
+
+class EndpointNotFound(ResourceNotFound):
+    """No serverless endpoint with this id."""
+
+    kind = "endpoint"
+
+
+class NetworkVolumeNotFound(ResourceNotFound):
+    """No network volume with this id."""
+
+    kind = "network volume"
+
+
+class RegistryAuthNotFound(ResourceNotFound):
+    """No stored container registry credentials with this id."""
+
+    kind = "registry auth"
+
+
+class SecretNotFound(ResourceNotFound):
+    """No secret with this id."""
+
+    kind = "secret"
+
+
+class ClusterNotFound(ResourceNotFound):
+    """No instant cluster with this id."""
+
+    kind = "cluster"
+
+
+class GpuTypeNotFound(ResourceNotFound):
+    """RunPod offers no GPU type with this id (see `rp.catalog.gpu_types()`)."""
+
+    kind = "GPU type"
+
+
+class CpuFlavorNotFound(ResourceNotFound):
+    """RunPod offers no CPU flavor with this id (see `rp.catalog.cpu_flavors()`)."""
+
+    kind = "CPU flavor"
+
+
+class DataCenterNotFound(ResourceNotFound):
+    """RunPod has no data center with this id (see `rp.catalog.data_centers()`)."""
+
+    kind = "data center"
 
 
 class JobError(RunpodError):

@@ -2,20 +2,23 @@
 
 Prints exactly one line, ``READY http://HOST:PORT``, once it accepts connections
 (with ``--port 0`` the port is the one the system picked). Worker processes
-(``--worker``) start then; their output goes to stderr.
+(``--worker``) start then; their output goes to stderr, and so does whatever
+in-process handlers (``--handler``) print afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 from runpod_typed.emulator._emulator import Emulator
 from runpod_typed.emulator._faults import FaultSpec
 from runpod_typed.emulator._server import serve_forever
-from runpod_typed.emulator.handlers import BUILTIN_HANDLERS
+from runpod_typed.emulator.handlers import BUILTIN_HANDLERS, HandlerConfig, load_handler
 
 _FAULTS_HELP = """\
 fault spec: sections separated by ';', e.g.
@@ -48,11 +51,28 @@ def _parser() -> argparse.ArgumentParser:
         "--handler",
         action="append",
         default=[],
-        metavar="[ENDPOINT_ID=]module:function",
+        metavar='"[ENDPOINT_ID=]HANDLER"',
         help=(
-            "handler for one endpoint id, or (without ENDPOINT_ID=) for every id without "
-            f"its own; also a built-in name ({', '.join(BUILTIN_HANDLERS)}). Repeatable. "
-            "Default: ids echo/sleep/tokens/fail use those built-ins, others 'demo'."
+            "an in-process handler for one endpoint id, or (without ENDPOINT_ID=) for every "
+            "id without its own: module:function, a module or a worker file "
+            "'path/handler.py[:function] [ARGS...]' that calls runpod.serverless.start "
+            "(its config is used; nothing exits), or a built-in name "
+            f"({', '.join(BUILTIN_HANDLERS)}). Run with the official runtime's semantics. "
+            "Repeatable. Default: ids echo/sleep/tokens/fail use those built-ins, others "
+            "'demo'."
+        ),
+    )
+    parser.add_argument(
+        "--return-aggregate-stream",
+        action="append",
+        nargs="?",
+        const="*",
+        default=[],
+        metavar="ENDPOINT_ID",
+        help=(
+            "the endpoint's generator handler returns the list of its chunks as its output "
+            "(as runpod.serverless.start's return_aggregate_stream; default off, as on "
+            "RunPod: the output is []); without ENDPOINT_ID: every --handler. Repeatable."
         ),
     )
     parser.add_argument(
@@ -94,15 +114,19 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    handlers: dict[str, str] = {}
-    default_handler: str | None = None
-    for spec in args.handler:
-        endpoint_id, sep, target = spec.rpartition("=")
-        if sep:
-            handlers[endpoint_id] = target
-        else:
-            default_handler = target
+    aggregate = set(args.return_aggregate_stream)
+    handlers: dict[str, HandlerConfig] = {}
+    default_handler: HandlerConfig | None = None
     try:
+        for spec in args.handler:
+            endpoint_id, target = _split_handler_spec(spec)
+            config = load_handler(target)
+            if aggregate & {"*", endpoint_id or "*"}:
+                config = replace(config, return_aggregate_stream=True)
+            if endpoint_id is None:
+                default_handler = config
+            else:
+                handlers[endpoint_id] = config
         emulator = Emulator(
             api_key=args.api_key,
             handlers=handlers if args.handler else None,
@@ -123,10 +147,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def ready(port: int) -> None:
         print(f"READY http://{host}:{port}", flush=True)
+        sys.stdout = sys.stderr  # the READY line is all stdout carries
         emulator.start_workers(f"http://{host}:{port}")
 
     serve_forever(emulator.app, args.host, args.port, on_ready=ready, on_exit=emulator.prepare_stop)
     return 0
+
+
+def _split_handler_spec(spec: str) -> tuple[str | None, str]:
+    """``"[ENDPOINT_ID=]HANDLER"`` -> (endpoint id or None, handler); the id is what stands
+    before the first ``=`` of the first word, if it is no path."""
+    words = shlex.split(spec)
+    name, sep, rest = spec.strip().partition("=")
+    if words and sep and name and "=" in words[0] and not any(c in name for c in "/\\: "):
+        return name, rest
+    return None, spec
 
 
 if __name__ == "__main__":

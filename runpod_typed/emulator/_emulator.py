@@ -32,7 +32,12 @@ from runpod_typed.emulator._ratelimit import RUNPOD_RATE_LIMITS, RateLimit, Rate
 from runpod_typed.emulator._settings import JobSettings, WorkerSettings
 from runpod_typed.emulator._worker_api import WorkerApi
 from runpod_typed.emulator._workers import WorkerPool, parse_worker_files, resolve_python
-from runpod_typed.emulator.handlers import BUILTIN_HANDLERS, Handler, load_handler
+from runpod_typed.emulator.handlers import (
+    BUILTIN_CONFIGS,
+    HandlerConfig,
+    HandlerSpec,
+    load_handler,
+)
 from runpod_typed.emulator.rest_v2 import check_endpoint_id
 
 if TYPE_CHECKING:
@@ -46,7 +51,12 @@ class Emulator:
 
     Args:
         api_key: the only key accepted; None accepts any non-empty key.
-        handlers: endpoint id -> handler (callable, built-in name or "module:function").
+        handlers: endpoint id -> in-process handler: a callable, a built-in name,
+            ``"module:function"``, ``"module"`` or ``"path/handler.py[:function] [ARGS]"``
+            (a worker file; its ``runpod.serverless.start`` config is captured), a
+            mapping shaped like that config (``{"handler": f, "return_aggregate_stream":
+            True}``) or a `HandlerConfig`; run with the official runtime's semantics
+            (see handlers.py).
         default_handler: serves endpoint ids without a handler of their own. With none of
             `handlers`, `default_handler` and `worker_files`, the ids echo/sleep/tokens/fail
             get those built-ins and every other id the `demo` handler; otherwise an
@@ -73,8 +83,8 @@ class Emulator:
         self,
         *,
         api_key: str | None = None,
-        handlers: Mapping[str, Handler | str] | None = None,
-        default_handler: Handler | str | None = None,
+        handlers: Mapping[str, HandlerSpec] | None = None,
+        default_handler: HandlerSpec | None = None,
         workers: int = 4,
         faults: FaultSpec | str | None = None,
         rate_limits: bool | Mapping[str, RateLimit] = True,
@@ -166,10 +176,10 @@ class Emulator:
             return None
         return pool
 
-    def _resolve_handler(self, endpoint_id: str) -> Handler | None:
+    def _resolve_handler(self, endpoint_id: str) -> HandlerConfig | None:
         handler = self._handlers.get(endpoint_id, self._default_handler)
         if handler is None and self._builtins:
-            return BUILTIN_HANDLERS.get(endpoint_id, BUILTIN_HANDLERS["demo"])
+            return BUILTIN_CONFIGS.get(endpoint_id, BUILTIN_CONFIGS["demo"])
         return handler
 
     def _make_control_plane(self) -> ControlPlane:

@@ -2,9 +2,15 @@
 
 Each endpoint has a queue (normal, then low priority) served either by N worker tasks
 on the server's event loop, or by worker processes (a `WorkerHost`, see _workers.py)
-that take jobs over HTTP. An in-process worker runs the endpoint's handler -- async
-handlers on the loop, plain functions and plain generators in a thread pool -- under
-the job's execution timeout. A job a worker process took is IN_PROGRESS until that
+that take jobs over HTTP. An in-process worker runs the endpoint's handler with the
+official runtime's semantics (_runtime.py) under the job's execution timeout: async
+handlers on the loop; plain functions and generator functions each in a thread of
+their own, which a cancelled or timed-out job abandons (the worker's slot is free at
+once; abandoned threads are capped by `JobSettings.max_abandoned_threads`, and being
+daemon threads they never hold up shutdown). A handler that raises SystemExit or
+similar fails its job only. A result with ``stopPod`` (``refresh_worker``) or such a
+crash restarts the "worker": a handler loaded from a module or file is loaded anew.
+A job a worker process took is IN_PROGRESS until that
 worker posts its result; its chunks and progress come from the worker's posts, and
 cancellation, timeout or expiry send the worker a stop signal instead. Jobs move IN_QUEUE -> IN_PROGRESS -> COMPLETED / FAILED /
 CANCELLED / TIMED_OUT; a FAILED or TIMED_OUT job can be retried (same id, back to
@@ -23,19 +29,22 @@ import contextlib
 import functools
 import inspect
 import json
+import logging
+import threading
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Generator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from runpod_typed.emulator import handlers
+from runpod_typed.emulator import _runtime, handlers
 from runpod_typed.emulator._counters import Counters
 from runpod_typed.emulator._requests import BadRequest, JobRequest
 from runpod_typed.emulator._settings import JobSettings
 from runpod_typed.emulator._webhooks import WebhookSender
-from runpod_typed.emulator.handlers import Handler
+from runpod_typed.emulator.handlers import HandlerConfig
+
+_LOG = logging.getLogger("runpod_typed.emulator.handlers")
 
 IN_QUEUE = "IN_QUEUE"
 IN_PROGRESS = "IN_PROGRESS"
@@ -131,7 +140,7 @@ class EndpointQueue:
     def __init__(
         self,
         endpoint_id: str,
-        handler: Handler | None,
+        handler: HandlerConfig | None,
         workers: int,
         host: WorkerHost | None = None,
     ) -> None:
@@ -139,6 +148,8 @@ class EndpointQueue:
         self.handler = handler
         self.host = host
         """Set when worker processes serve the endpoint (then `handler` is None)."""
+        self.concurrency = 1 if handler is None else handler.concurrency()
+        """Jobs one in-process worker runs at once (its `concurrency_modifier`)."""
         self.worker_count = workers
         self.queue: deque[tuple[Job, int]] = deque()
         self.low_queue: deque[tuple[Job, int]] = deque()
@@ -183,7 +194,7 @@ class JobStore:
         self,
         *,
         settings: JobSettings,
-        resolve_handler: Callable[[str], Handler | None],
+        resolve_handler: Callable[[str], HandlerConfig | None],
         workers: int,
         counters: Counters,
         webhook_retry_delay: float,
@@ -200,7 +211,7 @@ class JobStore:
         self.jobs: dict[str, Job] = {}
         self.endpoints: dict[str, EndpointQueue] = {}
         self.closing = False
-        self._executor: ThreadPoolExecutor | None = None
+        self.threads = HandlerThreads(settings.max_abandoned_threads)
         self._hosts: list[WorkerHost] = []
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -227,7 +238,8 @@ class JobStore:
             )
             loop = asyncio.get_running_loop()
             endpoint.workers = [
-                loop.create_task(self._work(endpoint, index)) for index in range(self.worker_count)
+                loop.create_task(self._work(endpoint, index))
+                for index in range(self.worker_count * endpoint.concurrency)
             ]
         return endpoint
 
@@ -421,10 +433,9 @@ class JobStore:
     # ------------------------------------------------------------------ in-process workers
 
     async def _work(self, endpoint: EndpointQueue, index: int) -> None:
-        """An in-process worker: runs the endpoint's handler on each job it takes."""
-        handler = endpoint.handler
-        assert handler is not None
-        worker_id = f"{endpoint.id}-worker-{index}"
+        """An in-process worker's slot: runs the endpoint's handler on each job it takes
+        (a worker with a concurrency of C has C slots)."""
+        worker_id = f"{endpoint.id}-worker-{index // endpoint.concurrency}"
         loop = asyncio.get_running_loop()
         while True:
             job = self._next(endpoint)
@@ -433,7 +444,7 @@ class JobStore:
                 endpoint.idle.append(waiter)
                 await waiter
                 continue
-            await self._execute(job, handler, worker_id)
+            await self._execute(endpoint, job, worker_id)
 
     def _next(self, endpoint: EndpointQueue) -> Job | None:
         for queue in (endpoint.queue, endpoint.low_queue):
@@ -450,15 +461,38 @@ class JobStore:
         self._set_status(job, IN_PROGRESS)
         return job.attempt
 
-    async def _execute(self, job: Job, handler: Handler, worker_id: str) -> None:
+    async def _execute(self, endpoint: EndpointQueue, job: Job, worker_id: str) -> None:
+        config = endpoint.handler
+        assert config is not None
         loop = asyncio.get_running_loop()
         attempt = self._start(job, worker_id)
         handlers._progress_sinks[job.id] = functools.partial(self._progress, loop, job, attempt)
         try:
-            task = loop.create_task(self._run_handler(handler, job, attempt))
+            task = loop.create_task(self._run_in_process(config, job, attempt, worker_id))
             await self._supervise(job, attempt, task, self._complete)
         finally:
             handlers._progress_sinks.pop(job.id, None)
+            _runtime.clear_debugger()
+        if task.done() and not task.cancelled():
+            exc = task.exception()
+            restart = isinstance(exc, _runtime.HandlerCrashed) or (
+                exc is None and bool(task.result().get("stopPod"))
+            )
+            if restart:
+                await self._restart_handler(endpoint, config)
+
+    async def _restart_handler(self, endpoint: EndpointQueue, config: HandlerConfig) -> None:
+        """The in-process equivalent of restarting a worker (refresh_worker, a crash): the
+        handler's module is loaded anew, so its state starts over."""
+        if config.source is None or endpoint.handler is not config:
+            return
+        try:
+            fresh = await asyncio.to_thread(config.reloaded)
+        except Exception as exc:
+            _LOG.error("could not load handler %s again: %s", config.source.spec, exc)
+            return
+        if endpoint.handler is config:
+            endpoint.handler = fresh
 
     async def _supervise(
         self,
@@ -490,16 +524,16 @@ class JobStore:
         else:
             complete(job, task.result())
 
-    def _complete(self, job: Job, result: Any) -> None:
-        if isinstance(result, dict) and "error" in result:
-            self._finish(job, FAILED, error=str(result["error"]))
-            return
+    def _complete(self, job: Job, result: dict[str, Any]) -> None:
+        """Record an in-process handler's result (the runtime's, see `_complete_remote`);
+        one that could not be sent as JSON fails the job (the runtime would fail to post
+        it, and RunPod would never see a result)."""
         try:
             json.dumps(result)
         except (TypeError, ValueError) as exc:
             self._finish(job, FAILED, error=f"the handler's output is not JSON: {exc}")
             return
-        self._finish(job, COMPLETED, output=result)
+        self._complete_remote(job, result)
 
     # ------------------------------------------------------------------ worker processes
 
@@ -604,32 +638,43 @@ class JobStore:
 
         loop.call_soon_threadsafe(apply)
 
-    def _pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(
-                max_workers=max(16, 4 * self.worker_count), thread_name_prefix="emulator-handler"
-            )
-        return self._executor
-
-    async def _run_handler(self, handler: Handler, job: Job, attempt: int) -> Any:
+    async def _run_in_process(
+        self, config: HandlerConfig, job: Job, attempt: int, worker_id: str
+    ) -> dict[str, Any]:
+        """Run the handler on the job; the runtime's result. Async handlers run on this
+        loop, sync ones in a thread of their own (abandoned if the job ends first)."""
         loop = asyncio.get_running_loop()
         payload = {"id": job.id, "input": job.input}
-        if (
-            inspect.iscoroutinefunction(handler)
-            or inspect.isasyncgenfunction(handler)
-            or inspect.isgeneratorfunction(handler)
-        ):
-            result = handler(payload)
-        else:
-            result = await loop.run_in_executor(self._pool(), handler, payload)
-        if inspect.isawaitable(result):
-            result = await result
-        if inspect.isasyncgen(result):
-            return await self._drain_async(result, job, attempt)
-        if inspect.isgenerator(result):
-            return await loop.run_in_executor(
-                self._pool(), self._drain_sync, result, job, attempt, loop
-            )
+        await _runtime.prepare(config)
+        handler = config.handler
+        if inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler):
+
+            def on_chunk(chunk: Any) -> None:
+                self._check_chunk(chunk)
+                self._add_chunk(job, attempt, chunk)
+
+            try:
+                if _runtime.is_generator(config):
+                    return await _runtime.run_stream(config, payload, worker_id, on_chunk)
+                return await _runtime.run_job(config, payload, worker_id)
+            except (Exception, asyncio.CancelledError):
+                raise
+            except BaseException as exc:  # SystemExit & co. must not end the server's loop
+                raise _runtime.crashed(exc, worker_id) from None
+
+        stop = threading.Event()
+
+        def deliver(chunk: Any) -> None:  # in the handler's thread
+            self._check_chunk(chunk)
+            loop.call_soon_threadsafe(self._add_chunk, job, attempt, chunk)
+
+        call = functools.partial(
+            _runtime.call_sync, config, payload, worker_id, deliver, stop.is_set
+        )
+        try:
+            result: dict[str, Any] = await self.threads.run(call, f"handler-{job.id}")
+        finally:
+            stop.set()
         return result
 
     def _check_chunk(self, chunk: Any) -> None:
@@ -647,33 +692,6 @@ class JobStore:
         if self._is_current(job, attempt, IN_PROGRESS):
             job.chunks.append(chunk)
             self._notify(job)
-
-    async def _drain_async(self, chunks: AsyncIterator[Any], job: Job, attempt: int) -> list[Any]:
-        output: list[Any] = []
-        async with contextlib.aclosing(chunks):  # type: ignore[type-var]
-            async for chunk in chunks:
-                self._check_chunk(chunk)
-                output.append(chunk)
-                self._add_chunk(job, attempt, chunk)
-        return output
-
-    def _drain_sync(
-        self,
-        chunks: Generator[object, Any, object],
-        job: Job,
-        attempt: int,
-        loop: asyncio.AbstractEventLoop,
-    ) -> list[object]:
-        """Run a plain generator in a thread, handing each chunk to the loop as it comes."""
-        output: list[object] = []
-        with contextlib.closing(chunks):
-            for chunk in chunks:
-                if not self._is_current(job, attempt, IN_PROGRESS):
-                    break
-                self._check_chunk(chunk)
-                output.append(chunk)
-                loop.call_soon_threadsafe(self._add_chunk, job, attempt, chunk)
-        return output
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -700,9 +718,6 @@ class JobStore:
         for host in self._hosts:
             await host.aclose()
         await self.webhooks.aclose()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
 
 
 def _detach(job: Job) -> None:
@@ -712,3 +727,71 @@ def _detach(job: Job) -> None:
         job.task.cancel()
     if job.expiry is not None:
         job.expiry.cancel()
+
+
+class HandlerThreads:
+    """Threads that run sync handlers, one per job.
+
+    A job that ends while its handler still runs (cancel, execution timeout, expiry)
+    abandons the thread: Python cannot stop it, but it no longer holds a worker's slot.
+    At most `cap` abandoned threads may run at once; beyond that new sync jobs wait for
+    one to end (and a warning says why). The threads are daemon threads: a process
+    that exits does not wait for them.
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.abandoned = 0
+        self._freed: asyncio.Event | None = None
+        self._warned = False
+
+    async def run(self, call: Callable[[], Any], name: str) -> Any:
+        """`call()` in a new thread; its result. Cancelling the wait abandons the thread."""
+        while self.abandoned >= self.cap:
+            if not self._warned:
+                self._warned = True
+                _LOG.warning(
+                    "%d sync handlers of ended jobs are still running; new sync jobs wait "
+                    "for one of them to return (JobSettings.max_abandoned_threads)",
+                    self.abandoned,
+                )
+            if self._freed is None:
+                self._freed = asyncio.Event()
+            await self._freed.wait()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        abandoned = False
+
+        def ended(value: Any, error: BaseException | None) -> None:  # on the loop
+            nonlocal abandoned
+            if abandoned:
+                abandoned = False
+                self.abandoned -= 1
+                if self._freed is not None:
+                    self._freed.set()
+                    self._freed = None
+                return
+            if not future.done():
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(value)
+
+        def target() -> None:
+            value: Any = None
+            error: BaseException | None = None
+            try:
+                value = call()
+            except BaseException as exc:
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                loop.call_soon_threadsafe(ended, value, error)
+
+        threading.Thread(target=target, name=name, daemon=True).start()
+        try:
+            return await future
+        except asyncio.CancelledError:
+            if not future.done() or future.cancelled():
+                abandoned = True
+                self.abandoned += 1
+            raise

@@ -33,6 +33,9 @@ class JobSettings:
     max_runsync_bytes: int = 20 * _MB
     max_chunk_bytes: int = 1 * _MB
     webhook_attempts: int = 3
+    max_abandoned_threads: int = 64
+    """Not RunPod's: sync in-process handlers of ended (cancelled, timed-out) jobs that
+    may go on running in their threads before new sync jobs wait for one to return."""
 
 
 @dataclass(frozen=True)

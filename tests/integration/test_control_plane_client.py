@@ -99,34 +99,36 @@ async def test_async_pods_and_graphql(runpod_emulator: Any) -> None:
             await rp.pods.get("missing")
 
 
-def test_account_helpers(rp: Runpod) -> None:
-    gpus = rp.account.gpus(gpu_count=1)
+def test_account_and_the_helpers_that_moved_from_it(rp: Runpod) -> None:
+    """GPU types moved to rp.catalog, registry credentials to rp.registries."""
+    assert not hasattr(rp.account, "gpus") and not hasattr(rp.account, "create_registry_auth")
+    gpus = rp.catalog.gpu_types(gpu_count=1)
     assert any(g.id == "NVIDIA GeForce RTX 4090" for g in gpus)
-    gpu = rp.account.gpu("NVIDIA GeForce RTX 4090", gpu_count=2)
+    gpu = rp.catalog.gpu_type("NVIDIA GeForce RTX 4090", gpu_count=2)
     assert gpu.lowest_price is not None
     assert rp.account.update_user_settings(pub_key="ssh-ed25519 AAAA test").pub_key == (
         "ssh-ed25519 AAAA test"
     )
     assert rp.account.user().pub_key == "ssh-ed25519 AAAA test"
-    cred = rp.account.create_registry_auth(name="ghcr", username="me", password="pw-1")
+    cred = rp.registries.create(name="ghcr", username="me", password="pw-1")
     assert cred.id is not None
     assert "pw-1" not in repr(cred)
-    rp.account.update_registry_auth(cred.id, username="me", password="pw-2")
-    assert [c.name for c in rp.account.registry_auths()] == ["ghcr"]
-    rp.account.delete_registry_auth(cred.id)
-    assert rp.account.registry_auths() == []
+    rp.registries.update(cred.id, username="me", password="pw-2")
+    assert [c.name for c in rp.registries.list()] == ["ghcr"]
+    rp.registries.delete(cred.id)
+    assert rp.registries.list() == []
 
 
-def test_account_bad_input_is_refused_before_sending(rp: Runpod) -> None:
-    from runpod_typed import InvalidRequestError
+def test_bad_input_and_unknown_ids(rp: Runpod) -> None:
+    from runpod_typed import GpuTypeNotFound, InvalidRequestError
 
     with pytest.raises(InvalidRequestError, match="username"):
-        rp.account.create_registry_auth(name="ghcr", username=" ", password="pw")
-    with pytest.raises(InvalidRequestError, match="no GPU type"):
-        rp.account.gpu("NVIDIA GeForce GTX 9999")
+        rp.registries.create(name="ghcr", username=" ", password="pw")
+    with pytest.raises(GpuTypeNotFound, match="no GPU type with id"):
+        rp.catalog.gpu_type("NVIDIA GeForce GTX 9999")
 
 
 async def test_async_account(runpod_emulator: Any) -> None:
     async with AsyncRunpod("k", api_base_url=runpod_emulator.url) as rp:
         assert (await rp.account.user()).id is not None
-        assert len(await rp.account.gpus()) > 3
+        assert len(await rp.catalog.gpu_types()) > 3

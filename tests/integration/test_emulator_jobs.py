@@ -203,7 +203,7 @@ def test_stream_returns_chunks_since_the_previous_call(
         gate.open()
         second = api.get(f"/{EP}/stream/{job_id}", params={"wait": 300_000}).json()
         assert second["stream"] == [{"output": "b"}]
-        assert final(api, job_id)["output"] == ["a", "b"]
+        assert final(api, job_id)["output"] == []  # RunPod's default: no aggregation
         last = api.get(f"/{EP}/stream/{job_id}", params={"wait": 300_000}).json()
         assert last == {"id": job_id, "status": "COMPLETED", "stream": []}
 
@@ -230,29 +230,26 @@ async def async_generator_handler(job: dict[str, Any]) -> AsyncIterator[int]:
         yield number
 
 
-def returns_generator(job: dict[str, Any]) -> Iterator[int]:
-    return (n for n in range(3))
-
-
 @pytest.mark.parametrize(
-    ("handler", "output"),
+    ("handler", "output", "streamed"),
     [
-        (sync_handler, {"got": "x"}),
-        (async_handler, {"got": "x"}),
-        (generator_handler, [0, 1, 2]),
-        (async_generator_handler, [0, 1, 2]),
-        (returns_generator, [0, 1, 2]),
+        (sync_handler, {"got": "x"}, []),
+        (async_handler, {"got": "x"}, []),
+        # Generator functions stream; the final output is [] without return_aggregate_stream.
+        (generator_handler, [], [0, 1, 2]),
+        (async_generator_handler, [], [0, 1, 2]),
+        ({"handler": generator_handler, "return_aggregate_stream": True}, [0, 1, 2], [0, 1, 2]),
     ],
 )
 def test_every_kind_of_handler(
-    runpod_emulator_factory: Factory, handler: Callable[..., Any], output: Any
+    runpod_emulator_factory: Factory, handler: Any, output: Any, streamed: list[int]
 ) -> None:
     server = runpod_emulator_factory(handlers={EP: handler})
     with job_api(server) as api:
         job_id = run(api, "x")
         assert final(api, job_id)["output"] == output
-        streamed = api.get(f"/{EP}/stream/{job_id}").json()["stream"]
-    assert streamed == ([{"output": n} for n in output] if isinstance(output, list) else [])
+        chunks = api.get(f"/{EP}/stream/{job_id}").json()["stream"]
+    assert chunks == [{"output": n} for n in streamed]
 
 
 def raises(job: dict[str, Any]) -> Any:
@@ -323,7 +320,7 @@ def test_builtin_demo_handler_combines_sleep_progress_and_tokens(
     runpod_emulator: RunningEmulator,
 ) -> None:
     with job_api(runpod_emulator) as api:
-        job_input = {"sleep": 0.01, "progress": ["loading"], "tokens": ["once", "upon"]}
+        job_input = {"sleep": 0.01, "progress": ["loading"], "output": ["once", "upon"]}
         job_id = run(api, job_input, "anything")
         assert final(api, job_id, "anything")["output"] == ["once", "upon"]
         plain = final(api, run(api, {"output": 42}, "anything"), "anything")

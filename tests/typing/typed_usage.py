@@ -68,3 +68,72 @@ def control_plane(rp: Runpod) -> None:
     assert_type(pod, PodFields)
     assert_type(pod.desired_status, PodStatus)
     assert_type(rp.graphql.pod(input=PodFilter(pod_id=pod.id)).pod, PodFields | None)
+
+
+def control_plane_namespaces(rp: Runpod) -> None:
+    from runpod_typed import ResourceNotFound, TemplateNotFound
+    from runpod_typed.graphql import (
+        ClusterFields,
+        CpuAvailabilityCpuFlavorsSpecifics,
+        CpuFlavorFields,
+        EndpointFields,
+        EndpointTemplateInput,
+        FlashBootType,
+        GpuTypesGpuTypes,
+        LowestPriceFields,
+        NetworkVolumeFields,
+        PodFields,
+        RegistryAuthFields,
+        SecretFields,
+        TemplateFields,
+        UserFields,
+    )
+
+    template = rp.templates.create(name="t", image_name="img", is_serverless=True, env={"A": "1"})
+    assert_type(template, TemplateFields)
+    assert_type(rp.templates.list(), list[TemplateFields])
+    assert_type(rp.templates.update("tpl", readme="# hi"), TemplateFields)
+    assert_type(rp.templates.delete("tpl"), None)
+    endpoint = rp.endpoints.create(
+        name="e",
+        type="LB",
+        template=EndpointTemplateInput(image_name="img"),
+        gpu_ids="AMPERE_16",
+        data_center_ids=["EU-RO-1"],
+        network_volume_ids=["vol"],
+        flash_boot_type=FlashBootType.FLASHBOOT,
+    )
+    assert_type(endpoint, EndpointFields)
+    assert_type(rp.endpoints.get("ep"), EndpointFields)
+    assert_type(rp.endpoints.update("ep", workers_max=0), EndpointFields)
+    assert_type(rp.volumes.create(name="v", size=10, data_center_id="EU-RO-1"), NetworkVolumeFields)
+    assert_type(rp.volumes.update("vol", size=20), NetworkVolumeFields)
+    assert_type(rp.registries.get("c1"), RegistryAuthFields)
+    assert_type(rp.secrets.create(name="s", value="v"), SecretFields)
+    assert_type(rp.secrets.list(), list[SecretFields])
+    cluster = rp.clusters.create(
+        name="c", gpu_type_id="H100", pod_count=2, gpu_count_per_pod=8, deploy_cost=40.0
+    )
+    assert_type(cluster, ClusterFields)
+    assert_type(rp.catalog.gpu_types(min_cuda_version="12.4"), list[GpuTypesGpuTypes])
+    assert_type(rp.catalog.gpu_availability("H100", gpu_count=2), LowestPriceFields)
+    assert_type(rp.catalog.cpu_flavor("cpu3c"), CpuFlavorFields)
+    assert_type(rp.catalog.cpu_availability("cpu3c-2-4"), CpuAvailabilityCpuFlavorsSpecifics)
+    assert_type(rp.catalog.country_codes(), list[str])
+    assert_type(rp.pods.edit("pod", image_name="img:2"), PodFields)
+    assert_type(rp.account.user(), UserFields)
+    try:
+        rp.templates.get("tpl")
+    except TemplateNotFound as missing:
+        assert_type(missing.id, str)
+    except ResourceNotFound as other:
+        assert_type(other.kind, str)
+
+
+async def async_control_plane_namespaces(rp: AsyncRunpod) -> None:
+    from runpod_typed.graphql import EndpointFields, PodFields, SecretFields
+
+    assert_type(await rp.secrets.get("s"), SecretFields)
+    assert_type(await rp.endpoints.list(), list[EndpointFields])
+    assert_type(await rp.pods.wait_until_running("pod", timeout=60), PodFields)
+    assert_type(await rp.volumes.delete("vol"), None)

@@ -40,3 +40,23 @@ def generated_operations_take_only_their_variables(rp: Runpod) -> None:
 def pod_helpers_take_enums(rp: Runpod) -> None:
     rp.pods.create(name="x", image_name="img", cloud_type=CloudTypeEnum.SECURE)
     rp.pods.create(name="x", image_name="img", cloud_type="SECURE")  # E: a str, not the enum
+
+
+def control_plane_namespaces_are_typed(rp: Runpod) -> None:
+    rp.templates.create(name="t")  # E: image_name is required
+    rp.templates.update("tpl", imageName="img")  # E: Python names, not RunPod's camelCase
+    rp.endpoints.create(name="e", type="XB")  # E: the type is "QB" or "LB"
+    rp.endpoints.create(name="e", scaler_type="FAST")  # E: not a scaler type
+    rp.endpoints.get(42)  # E: an id is a str
+    rp.volumes.create(name="v", size="10", data_center_id="EU-RO-1")  # E: size is an int
+    rp.secrets.create(name="s")  # E: a secret needs its value
+    rp.clusters.create(name="c", gpu_type_id="H100", pod_count=2, gpu_count_per_pod=8)  # E: cost
+    rp.catalog.gpu_types(gpu_count="2")  # E: gpu_count is an int
+    rp.pods.edit("pod", bid_per_gpu=0.2)  # E: not something edit changes
+
+
+async def async_namespaces_must_be_awaited(rp: AsyncRunpod) -> None:
+    from runpod_typed.graphql import SecretFields
+
+    secret: SecretFields = rp.secrets.get("s")  # E: a coroutine until awaited
+    print(secret)

@@ -1,4 +1,4 @@
-"""Pod and account helpers as plain flows over the generated flow client (no sockets).
+"""Control-plane helpers as plain flows over the generated flow client (no sockets).
 
 A scripted `send` stands in for the GraphQL transport: the helpers' flows yield
 only the send's own effects (no Invoke, no nested driver), get typed models
@@ -14,6 +14,7 @@ import pytest
 
 from runpod_typed import GraphQLError, PodNotFound, PollingOptions, RunpodError, WaitTimeout
 from runpod_typed._account import AccountFlows
+from runpod_typed._catalog import CatalogFlows
 from runpod_typed._flow import Send, Sleep
 from runpod_typed._generated.graphql import (
     CloudTypeEnum,
@@ -22,10 +23,15 @@ from runpod_typed._generated.graphql import (
     RunpodGraphQLFlows,
 )
 from runpod_typed._graphql import invalid_answer, says_not_found
-from runpod_typed._pods import PodFlows
+from runpod_typed._pods import PodFlows as _PodFlows
 
 Answer = Callable[[dict[str, Any]], dict[str, Any]]
 SEND = Send("POST", "https://api.runpod.io/graphql", {})
+
+
+def PodFlows(graphql: RunpodGraphQLFlows[Send]) -> _PodFlows:
+    """The pod helpers over a scripted send, with default polling."""
+    return _PodFlows(graphql, PollingOptions())  # type: ignore[arg-type]
 
 
 class Script:
@@ -82,6 +88,7 @@ def pod(status: str = "RUNNING", *, runtime: bool = True, pod_id: str = "p1") ->
         "templateId": None,
         "networkVolumeId": None,
         "containerRegistryAuthId": None,
+        "clusterIp": None,
         "machine": None,
         "runtime": {"uptimeInSeconds": 1, "ports": [], "gpus": [], "container": None}
         if runtime
@@ -115,13 +122,14 @@ def test_get_is_one_send_and_returns_the_typed_pod_from_camel_case() -> None:
     [
         (lambda flows: flows.get("p1"), "pod"),
         (lambda flows: flows.stop("p1"), "podStop"),
-        (lambda flows: flows.resume("p1", 1, None), "podResume"),
-        (lambda flows: flows.resume("p1", 1, 0.2), "podBidResume"),
+        (lambda flows: flows.resume("p1", gpu_count=1), "podResume"),
+        (lambda flows: flows.resume("p1", gpu_count=1, bid_per_gpu=0.2), "podBidResume"),
+        (lambda flows: flows.edit("p1", image_name="img:2"), "podEditJob"),
         (lambda flows: flows.terminate("p1"), "podTerminate"),
     ],
 )
 def test_runpods_not_found_becomes_pod_not_found(
-    call: Callable[[PodFlows], Generator[Any, Any, Any]], field: str
+    call: Callable[[_PodFlows], Generator[Any, Any, Any]], field: str
 ) -> None:
     with pytest.raises(PodNotFound) as caught:
         run(call(PodFlows(Script(not_found(field)).flows())))
@@ -161,40 +169,40 @@ def test_wait_polls_with_sleeps_until_running_with_a_runtime() -> None:
         {"data": {"pod": pod("RUNNING")}},
     )
     polling = PollingOptions(first_delay=0.01, max_delay=0.02)
-    flow, deadline = PodFlows(script.flows()).wait("p1", PodStatus.RUNNING, polling, None)
-    assert deadline is None
-    result, effects = run(flow)
+    timed = PodFlows(script.flows()).wait_until_running("p1", polling=polling)
+    assert timed.deadline is None
+    result, effects = run(timed.flow)
     assert result.runtime is not None
     assert [type(effect) for effect in effects] == [Send, Sleep, Send, Sleep, Send]
 
 
 def test_wait_for_a_pod_that_is_terminated_meanwhile_is_pod_not_found() -> None:
     script = Script({"data": {"pod": pod("TERMINATED")}})
-    flow, _ = PodFlows(script.flows()).wait("p1", PodStatus.RUNNING, PollingOptions(), None)
+    timed = PodFlows(script.flows()).wait_until_running("p1")
     with pytest.raises(PodNotFound, match="terminated while waiting for it to be RUNNING"):
-        run(flow)
+        run(timed.flow)
 
 
 def test_wait_gives_up_at_its_timeout() -> None:
     script = Script(*[{"data": {"pod": pod("CREATED", runtime=False)}}] * 3)
     polling = PollingOptions(first_delay=0.01, max_delay=0.02)
-    flow, deadline = PodFlows(script.flows()).wait("p1", PodStatus.RUNNING, polling, 1e-9)
-    assert deadline is not None  # the driver holds every request to it too
+    timed = PodFlows(script.flows()).wait_until_running("p1", polling=polling, timeout=1e-9)
+    assert timed.deadline is not None  # the driver holds every request to it too
     with pytest.raises(WaitTimeout, match="pod p1 to be RUNNING"):
-        run(flow)
+        run(timed.flow)
 
 
 def test_create_sends_enums_and_snake_case_inputs_in_wire_form() -> None:
     script = Script({"data": {"podFindAndDeployOnDemand": pod()}})
-    fields = {
-        "name": "trainer",
-        "image_name": "img",
-        "gpu_count": 1,
-        "cloud_type": CloudTypeEnum.SECURE,
-        "env": {"A": 1},
-        "ports": None,
-    }
-    result, _ = run(PodFlows(script.flows()).create(False, fields))
+    create = PodFlows(script.flows()).create(
+        name="trainer",
+        image_name="img",
+        gpu_count=1,
+        cloud_type=CloudTypeEnum.SECURE,
+        env={"A": 1},  # type: ignore[dict-item]
+        ports=None,
+    )
+    result, _ = run(create)
     assert result.id == "p1"
     assert script.payloads[0]["variables"]["input"] == {
         "name": "trainer",
@@ -205,10 +213,9 @@ def test_create_sends_enums_and_snake_case_inputs_in_wire_form() -> None:
     }
 
 
-def test_account_flows_are_plain_flows_too() -> None:
+def test_account_and_catalog_flows_are_plain_flows_too() -> None:
     script = Script({"data": {"gpuTypes": []}}, {"data": {"myself": None}})
-    flows = AccountFlows(script.flows())
-    assert run(flows.gpus(gpu_count=2)) == ([], [SEND])
+    assert run(CatalogFlows(script.flows()).gpu_types(gpu_count=2)) == ([], [SEND])  # type: ignore[arg-type]
     assert script.payloads[0]["variables"] == {"lowestPrice": {"gpuCount": 2}}
     with pytest.raises(RunpodError, match="without the user"):
-        run(flows.user())
+        run(AccountFlows(script.flows()).user())  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """A plain (sync) worker, written the way RunPod's worker template is.
 
 ``input.action`` picks what the handler does: echo (default), raise, error, empty,
-error_none, refresh, pid, sleep, progress, crash.
+error_none, refresh, pid, calls (how many jobs this process or module ran: a restart
+starts again at 1), sleep, progress, crash.
 """
 
 import os
@@ -9,8 +10,12 @@ import time
 
 import runpod
 
+CALLS = 0
+
 
 def handler(job):
+    global CALLS
+    CALLS += 1
     job_input = job["input"]
     action = job_input.get("action", "echo")
     if action == "echo":
@@ -27,6 +32,8 @@ def handler(job):
         return {"refresh_worker": True, "pid": os.getpid()}
     if action == "pid":
         return os.getpid()
+    if action == "calls":
+        return CALLS
     if action == "sleep":
         time.sleep(job_input.get("seconds", 1))
         return "slept"
