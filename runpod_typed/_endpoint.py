@@ -62,6 +62,13 @@ class EndpointFlows:
     def id(self) -> str:
         return self.routes.endpoint_id
 
+    @property
+    def openai_base_url(self) -> str:
+        """The base URL to give the `openai` package for RunPod's OpenAI-compatible route
+        (vLLM workers): ``{endpoint_base_url}/{endpoint_id}/openai/v1``, e.g.
+        ``OpenAI(api_key=KEY, base_url=endpoint.openai_base_url)``."""
+        return f"{self.routes.root}/{self.id}/openai/v1"
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.id!r})"
 

@@ -41,6 +41,7 @@ from runpod_typed.emulator._requests import BadRequest, parse_job_request, parse
 from runpod_typed.emulator._settings import JobSettings
 
 if TYPE_CHECKING:
+    from runpod_typed.emulator._openai import OpenAIRoute
     from runpod_typed.emulator.control_plane import ControlPlane
 
 #: The route a server without long polling does not have (clients then poll /status).
@@ -102,6 +103,8 @@ class EmulatorApp:
         self.loop: asyncio.AbstractEventLoop | None = None
         #: Serves ``/_worker/...`` (worker processes' routes, see _worker_api.py) when set.
         self.worker_api: ASGIApp | None = None
+        #: Serves ``/v2/{endpoint_id}/openai/...`` (RunPod's OpenAI route, _openai.py) when set.
+        self.openai_route: OpenAIRoute | None = None
         self._routes: dict[str, RouteHandler] = {
             "run": self._run,
             "runsync": self._runsync,
@@ -135,6 +138,9 @@ class EmulatorApp:
         path: str = scope["path"]
         if path.startswith("/_worker/") and self.worker_api is not None:
             await self.worker_api(scope, receive, send)
+            return
+        if self.openai_route is not None and self.openai_route.matches(path):
+            await self.openai_route(scope, receive, send)
             return
         if path.startswith("/_emulator/"):
             await self._admin(path.removeprefix("/_emulator/"), scope, receive, send)

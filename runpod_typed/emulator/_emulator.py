@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from runpod_typed.emulator._app import EmulatorApp
 from runpod_typed.emulator._counters import Counters
 from runpod_typed.emulator._faults import FaultInjector, FaultSpec
+from runpod_typed.emulator._openai import OpenAIRoute
 from runpod_typed.emulator._queue import JobStore, WorkerHost
 from runpod_typed.emulator._ratelimit import RUNPOD_RATE_LIMITS, RateLimit, RateLimiter
 from runpod_typed.emulator._settings import JobSettings, WorkerSettings
@@ -142,6 +143,7 @@ class Emulator:
         )
         if self._pool is not None:
             self.app.worker_api = WorkerApi(self._store, self._pool)
+        self.app.openai_route = OpenAIRoute(self.app)
 
     def __repr__(self) -> str:
         return f"Emulator(workers={self._store.worker_count}, app={self.app!r})"
