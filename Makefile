@@ -10,21 +10,21 @@ OFFICIAL_RUNPOD := runpod==1.12.0
 URL ?= https://api.runpod.io/graphql
 V2_URL ?= https://api.runpod.io/v2/openapi.json
 
-.PHONY: help setup venv official-venv test demo generate check-generated pull-schema schema-diff bench bench-quick lint typecheck pytest clean
+.PHONY: help setup venv official-venv test demo generate check-generated pull-schema schema-diff bench bench-quick lint typecheck pytest test-lowest clean
 
 setup: venv official-venv ## build both virtualenvs (.venv and .official-venv)
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z-]*:[^#]*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-venv: $(VENV)/.stamp ## build .venv: the project (editable) with its dev, emulator and progress extras
+venv: $(VENV)/.stamp ## build .venv: the project (editable), its extras and the dev tools (group dev)
 
 official-venv: $(OFFICIAL_VENV)/.stamp ## build .official-venv: the official runpod package (compat tests, benchmarks)
 
 $(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,aiohttp]'
+	$(PY) -m pip install --quiet -e '.[emulator,progress,aiohttp]' --group dev
 	touch $@
 
 $(OFFICIAL_VENV)/.stamp:
@@ -57,6 +57,9 @@ pytest: venv official-venv ## the whole test suite (unit, integration, typing, e
 
 test: lint typecheck check-generated pytest bench-quick ## everything CI checks
 
+test-lowest: venv ## unit + integration tests at the lowest declared dependency versions, oldest Python (.venv-lowest; CI runs it after test)
+	$(PY) .ci/lowest_deps.py
+
 demo: venv ## the main job against the embedded emulator (LIVE=1 for RunPod itself)
 	$(PY) -m runpod_typed.demo
 
@@ -66,5 +69,5 @@ bench: venv official-venv ## benchmarks against the official package; writes ben
 bench-quick: venv official-venv ## a short benchmark run (part of make test)
 	$(PY) -m bench.run --quick
 
-clean: ## remove both virtualenvs and the tool caches
-	rm -rf $(VENV) $(OFFICIAL_VENV) .mypy_cache .ruff_cache .pytest_cache
+clean: ## remove the virtualenvs and the tool caches
+	rm -rf $(VENV) $(OFFICIAL_VENV) .venv-lowest .mypy_cache .ruff_cache .pytest_cache

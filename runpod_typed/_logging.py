@@ -3,7 +3,18 @@
 The library never configures logging for the application: it logs through
 `logger` (a `NullHandler` keeps Python from printing warnings when the
 application set nothing up). `enable_debug` is the opt-in behind `debug=True`
-and `RUNPOD_LOG=debug`.
+and `RUNPOD_LOG=debug`, following the stdlib's conventions for libraries:
+
+- It lowers the level of the `runpod_typed` logger (only) to DEBUG, and
+  `disable_debug` puts the previous level back when the last client that asked
+  for it is closed (or garbage-collected): nothing outlives the clients.
+- It prints through a handler of its own only while logging is not configured,
+  like `logging.lastResort` (and `logging.basicConfig`, which does nothing once
+  the root logger has a handler): when the application (or pytest) has put a
+  handler on the root logger or on `runpod_typed`, the SDK's DEBUG records go to
+  those handlers alone, in the application's format, each line once. The check
+  is made for every record, so logging configured after the client was made is
+  respected too.
 
 Redaction is process-wide because keys cross client boundaries (a factory's
 tenants, a rotated key still in flight): every key the SDK hands to a request is
@@ -20,9 +31,10 @@ import os
 import re
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import TextIO
+from typing import Any, TextIO
 
 logger = logging.getLogger("runpod_typed")
 logger.addHandler(logging.NullHandler())
@@ -119,27 +131,110 @@ _DEBUG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 _DEBUG_HANDLER_NAME = "runpod_typed.debug"
 
 
-def enable_debug(stream: TextIO | None = None) -> logging.Handler:
-    """Log everything the SDK does at DEBUG to `stream` (stderr by default).
+class _DebugHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to its stream, or to whatever `sys.stderr` is at the time (pytest's capture,
+    a redirect), and only records that no configured handler will print."""
 
-    Idempotent: a second call reuses the handler (switching it to `stream` if one
-    is given) instead of printing every line twice.
+    def __init__(self, stream: TextIO | None) -> None:
+        logging.Handler.__init__(self, logging.DEBUG)
+        self._explicit: TextIO | None = stream
+        self.set_name(_DEBUG_HANDLER_NAME)
+        self.setFormatter(logging.Formatter(_DEBUG_FORMAT))
+        self.addFilter(_filter)
+        self.addFilter(self._unless_configured)
+
+    @property
+    def stream(self) -> TextIO:
+        return self._explicit if self._explicit is not None else sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO | None) -> None:
+        self._explicit = value
+
+    def _unless_configured(self, record: logging.LogRecord) -> bool:
+        """False when another handler on the record's way up will print it anyway."""
+        current: logging.Logger | None = logging.getLogger(record.name)
+        while current is not None:
+            for handler in current.handlers:
+                if handler is not self and not isinstance(handler, logging.NullHandler):
+                    return False
+            if not current.propagate:
+                break
+            current = current.parent
+        return True
+
+
+class _DebugSwitch:
+    """Who asked for debug logging, and what to put back when nobody does any more."""
+
+    def __init__(self) -> None:
+        # Reentrant: an owner's finalizer may run (garbage collection) inside enable().
+        self.lock = threading.RLock()
+        self.owners: dict[int | None, weakref.finalize[Any, Any] | None] = {}
+        self.handler: _DebugHandler | None = None
+        self.saved_level = logging.NOTSET
+
+    def sync(self) -> None:
+        """Make the logger's state match whether anybody still wants debug logging."""
+        with self.lock:
+            if self.owners and self.handler is None:
+                self.saved_level = logger.level
+                self.handler = _DebugHandler(None)
+                logger.addHandler(self.handler)
+                logger.setLevel(logging.DEBUG)
+            elif not self.owners and self.handler is not None:
+                logger.removeHandler(self.handler)
+                self.handler = None
+                # The application may have set a level of its own since: keep that one.
+                if logger.level == logging.DEBUG:
+                    logger.setLevel(self.saved_level)
+
+    def release(self, key: int | None) -> None:
+        with self.lock:
+            finalizer = self.owners.pop(key, None)
+            if finalizer is not None:
+                finalizer.detach()
+            self.sync()
+
+
+_debug = _DebugSwitch()
+
+
+def enable_debug(stream: TextIO | None = None, *, owner: object | None = None) -> logging.Handler:
+    """Log everything the SDK does at DEBUG, until `disable_debug(owner)`.
+
+    `owner` is the client that asked (debug stays on while any owner remains; one
+    that is garbage-collected without being closed lets go too). Without an owner,
+    debug stays on until `disable_debug()` without one. Asking twice is the same as
+    once: one handler, each line printed once.
+
+    The returned handler writes to `stream` (default: the current `sys.stderr`),
+    but only while neither the root logger nor the `runpod_typed` logger has a
+    handler of the application's; otherwise those handlers print the records.
     """
-    handler = next(
-        (h for h in logger.handlers if h.name == _DEBUG_HANDLER_NAME),
-        None,
-    )
-    if not isinstance(handler, logging.StreamHandler):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.set_name(_DEBUG_HANDLER_NAME)
-        handler.setFormatter(logging.Formatter(_DEBUG_FORMAT))
-        handler.addFilter(_filter)
-        logger.addHandler(handler)
-    if stream is not None:
-        handler.setStream(stream)
-    handler.setLevel(logging.DEBUG)
-    logger.setLevel(logging.DEBUG)
-    return handler
+    with _debug.lock:
+        key = None if owner is None else id(owner)
+        if key not in _debug.owners:
+            finalizer = None
+            if owner is not None:
+                finalizer = weakref.finalize(owner, _debug.release, key)
+                finalizer.atexit = False
+            _debug.owners[key] = finalizer
+        _debug.sync()
+        handler = _debug.handler
+        assert handler is not None
+        if stream is not None:
+            handler.setStream(stream)
+        return handler
+
+
+def disable_debug(owner: object | None = None) -> None:
+    """Undo `enable_debug(owner=owner)`; the last one out restores the logger's level.
+
+    Safe to call more than once, and for an owner that never enabled debug (a
+    client's `close()` may call it unconditionally).
+    """
+    _debug.release(None if owner is None else id(owner))
 
 
 def debug_from_env(env: Mapping[str, str] | None = None) -> bool:

@@ -1,19 +1,29 @@
-"""The runpod_typed logger, the key redactor and the debug switch."""
+"""The runpod_typed logger, the key redactor and the debug switch.
+
+The debug tests run inside `unconfigured()` (pytest and this suite's conftest put
+handlers on the root and SDK loggers) and leave nobody asking for debug logging.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
 import logging
 import sys
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
+from runpod_typed import Runpod
 from runpod_typed._logging import (
     MASK,
     RedactingFilter,
+    _debug,
     debug_from_env,
+    disable_debug,
     enable_debug,
     logger,
     redact,
@@ -250,42 +260,247 @@ def debug_handlers() -> list[logging.Handler]:
     return [h for h in logger.handlers if h.name == "runpod_typed.debug"]
 
 
-def test_enable_debug_attaches_one_debug_handler(restore_logger: None, secret: str) -> None:
+class Owner:
+    """Stands for a client: something weak-referenceable that asks for debug logging."""
+
+
+@pytest.fixture
+def debug_off() -> Iterator[None]:
+    """Each test starts and ends with nobody asking for debug logging."""
+    assert not _debug.owners, "an earlier test left debug logging on"
+    yield
+    for key in list(_debug.owners):
+        _debug.release(key)
+    assert debug_handlers() == []
+
+
+@contextlib.contextmanager
+def unconfigured(level: int = logging.NOTSET) -> Iterator[logging.Logger]:
+    """Logging as in a script that configured nothing: no handler on root or on the SDK's
+    logger (pytest's and the suite's own are put back afterwards)."""
+    root = logging.getLogger()
+    saved = root.handlers, logger.handlers, logger.level, logger.propagate
+    root.handlers = []
+    logger.handlers = [h for h in logger.handlers if isinstance(h, logging.NullHandler)]
+    logger.setLevel(level)
+    try:
+        yield root
+    finally:
+        root.handlers, logger.handlers = saved[0], saved[1]
+        logger.setLevel(saved[2])
+        logger.propagate = saved[3]
+
+
+def test_without_logging_config_debug_lines_appear_on_stderr(
+    debug_off: None, capsys: pytest.CaptureFixture[str], secret: str
+) -> None:
+    owner = Owner()
+    with unconfigured():
+        enable_debug(owner=owner)
+        logger.debug("POST /run with %s", secret)
+        disable_debug(owner)
+    err = capsys.readouterr().err
+    assert err.count("runpod_typed DEBUG POST /run with ***") == 1
+    assert secret not in err
+
+
+def test_with_root_logging_configured_each_line_is_printed_once(debug_off: None) -> None:
+    """basicConfig() and debug=True: the application's handler prints the line, once."""
+    terminal = io.StringIO()
+    owner = Owner()
+    with unconfigured() as root:
+        app = logging.StreamHandler(terminal)
+        app.setFormatter(logging.Formatter("app: %(name)s %(message)s"))
+        root.addHandler(app)
+        root.setLevel(logging.WARNING)  # basicConfig's default level
+        enable_debug(terminal, owner=owner)  # even pointed at the same stream
+        logger.debug("GET /status/1 -> 200")
+        disable_debug(owner)
+    assert terminal.getvalue().splitlines() == ["app: runpod_typed GET /status/1 -> 200"]
+
+
+def test_a_handler_on_the_sdk_logger_counts_as_configured(debug_off: None) -> None:
+    ours, theirs = io.StringIO(), io.StringIO()
+    owner = Owner()
+    with unconfigured():
+        logger.addHandler(logging.StreamHandler(theirs))
+        enable_debug(ours, owner=owner)
+        logger.debug("hello")
+        disable_debug(owner)
+    assert ours.getvalue() == ""
+    assert theirs.getvalue() == "hello\n"
+
+
+def test_logging_configured_after_the_client_was_made_is_respected(debug_off: None) -> None:
+    terminal = io.StringIO()
+    owner = Owner()
+    with unconfigured() as root:
+        enable_debug(terminal, owner=owner)
+        logger.debug("before")
+        root.addHandler(logging.StreamHandler(terminal))
+        logger.debug("after")
+        disable_debug(owner)
+    lines = terminal.getvalue().splitlines()
+    assert [line.split()[-1] for line in lines] == ["before", "after"]
+
+
+def test_a_logger_that_does_not_propagate_hides_root_handlers(debug_off: None) -> None:
+    ours, root_stream = io.StringIO(), io.StringIO()
+    owner = Owner()
+    with unconfigured() as root:
+        root.addHandler(logging.StreamHandler(root_stream))
+        logger.propagate = False
+        enable_debug(ours, owner=owner)
+        logger.debug("only here")
+        disable_debug(owner)
+    assert "only here" in ours.getvalue()
+    assert root_stream.getvalue() == ""
+
+
+def test_the_level_is_restored_when_the_last_owner_lets_go(debug_off: None) -> None:
+    first, second = Owner(), Owner()
+    with unconfigured(logging.WARNING):
+        enable_debug(owner=first)
+        enable_debug(owner=second)
+        assert logger.level == logging.DEBUG
+        assert len(debug_handlers()) == 1
+        disable_debug(first)
+        assert logger.level == logging.DEBUG  # the second client still wants it
+        disable_debug(first)  # twice is harmless
+        assert logger.level == logging.DEBUG
+        disable_debug(second)
+        assert logger.level == logging.WARNING
+        assert debug_handlers() == []
+        assert logging.getLogger().level == logging.WARNING  # never touched
+
+
+def test_without_logging_config_no_level_is_left_behind(debug_off: None) -> None:
+    owner = Owner()
+    with unconfigured():
+        enable_debug(owner=owner)
+        disable_debug(owner)
+        assert logger.level == logging.NOTSET
+        assert logger.getEffectiveLevel() == logging.getLogger().level
+        assert not logger.isEnabledFor(logging.DEBUG)
+
+
+def test_an_owner_that_is_garbage_collected_lets_go(debug_off: None) -> None:
+    with unconfigured():
+        owner: Owner | None = Owner()
+        enable_debug(owner=owner)
+        assert logger.level == logging.DEBUG
+        owner = None
+        gc.collect()
+        assert logger.level == logging.NOTSET
+        assert debug_handlers() == []
+
+
+def test_a_level_the_application_set_meanwhile_is_kept(debug_off: None) -> None:
+    owner = Owner()
+    with unconfigured():
+        enable_debug(owner=owner)
+        logger.setLevel(logging.INFO)
+        disable_debug(owner)
+        assert logger.level == logging.INFO
+
+
+def test_disable_for_an_owner_that_never_enabled_is_a_no_op(debug_off: None) -> None:
+    owner, bystander = Owner(), Owner()
+    with unconfigured():
+        enable_debug(owner=owner)
+        disable_debug(bystander)
+        assert logger.level == logging.DEBUG
+        disable_debug(owner)
+        assert logger.level == logging.NOTSET
+
+
+def test_without_an_owner_debug_stays_until_disabled_without_one(debug_off: None) -> None:
+    with unconfigured():
+        enable_debug()
+        disable_debug(Owner())
+        assert logger.level == logging.DEBUG
+        disable_debug()
+        assert logger.level == logging.NOTSET
+
+
+def test_enable_debug_attaches_one_debug_handler(debug_off: None, secret: str) -> None:
     stream = io.StringIO()
-    handler = enable_debug(stream)
-    assert debug_handlers() == [handler]
-    assert handler.level == logging.DEBUG
-    assert logger.getEffectiveLevel() == logging.DEBUG
-    logger.debug("POST /run with %s", secret)
+    with unconfigured():
+        handler = enable_debug(stream)
+        assert debug_handlers() == [handler]
+        assert handler.level == logging.DEBUG
+        assert logger.getEffectiveLevel() == logging.DEBUG
+        logger.debug("POST /run with %s", secret)
     line = stream.getvalue()
     assert "runpod_typed DEBUG POST /run with ***" in line
     assert secret not in line
 
 
-def test_enable_debug_is_idempotent(restore_logger: None) -> None:
+def test_enable_debug_is_idempotent(debug_off: None) -> None:
     stream = io.StringIO()
-    first = enable_debug(stream)
-    second = enable_debug()
-    assert first is second
-    assert debug_handlers() == [first]
-    logger.debug("once")
+    owner = Owner()
+    with unconfigured():
+        first = enable_debug(stream, owner=owner)
+        second = enable_debug(owner=owner)
+        third = enable_debug()
+        assert first is second is third
+        assert debug_handlers() == [first]
+        logger.debug("once")
     assert stream.getvalue().count("once") == 1
 
 
-def test_enable_debug_again_with_a_stream_switches_to_it(restore_logger: None) -> None:
+def test_enable_debug_again_with_a_stream_switches_to_it(debug_off: None) -> None:
     old, new = io.StringIO(), io.StringIO()
-    enable_debug(old)
-    enable_debug(new)
-    logger.debug("hello")
+    with unconfigured():
+        enable_debug(old)
+        enable_debug(new)
+        logger.debug("hello")
     assert old.getvalue() == ""
     assert "hello" in new.getvalue()
-    assert len(debug_handlers()) == 1
 
 
-def test_enable_debug_defaults_to_stderr(restore_logger: None) -> None:
+def test_enable_debug_defaults_to_the_current_stderr(
+    debug_off: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     handler = enable_debug()
     assert isinstance(handler, logging.StreamHandler)
     assert handler.stream is sys.stderr
+    redirected = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", redirected)
+    assert handler.stream is redirected  # not the stderr of the moment debug was enabled
+
+
+# -- through the client ----------------------------------------------------------
+
+
+def answer(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"id": "j1", "status": "COMPLETED", "output": 1})
+
+
+def test_client_debug_with_root_logging_configured_prints_each_line_once(
+    debug_off: None,
+) -> None:
+    terminal = io.StringIO()
+    with unconfigured() as root:
+        root.addHandler(logging.StreamHandler(terminal))
+        http = httpx.Client(transport=httpx.MockTransport(answer))
+        with Runpod("k", http_client=http, debug=True) as rp:
+            rp.endpoint("ep").job("j1").status()
+        http.close()
+    lines = [line for line in terminal.getvalue().splitlines() if "/v2/ep/status/j1" in line]
+    assert len(lines) == 1, terminal.getvalue()
+
+
+def test_client_debug_without_logging_config_prints_to_stderr(
+    debug_off: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with unconfigured():
+        http = httpx.Client(transport=httpx.MockTransport(answer))
+        with Runpod("k", http_client=http, debug=True) as rp:
+            rp.endpoint("ep").job("j1").status()
+        http.close()
+    err = capsys.readouterr().err
+    assert err.count("/v2/ep/status/j1") == 1, err
 
 
 @pytest.mark.parametrize(
