@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         EndpointNotFound,
         GpuTypeNotFound,
         GraphQLError,
+        InsecureConfigWarning,
         InvalidRequestError,
         JobCancelled,
         JobError,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
         RequestTooLargeError,
         ResourceNotFound,
         ResponseFormatError,
+        ResponseTooLargeError,
         RunpodError,
         SecretNotFound,
         ServerError,
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
         TemplateNotFound,
         TransportError,
         WaitTimeout,
+        WrongEventLoopError,
     )
     from runpod_typed._job import AsyncJob, Job
     from runpod_typed._options import Policy, S3Config
@@ -95,6 +98,7 @@ _EXPORTS = {
             "EndpointNotFound",
             "GpuTypeNotFound",
             "GraphQLError",
+            "InsecureConfigWarning",
             "InvalidRequestError",
             "JobCancelled",
             "JobError",
@@ -112,6 +116,7 @@ _EXPORTS = {
             "RequestTooLargeError",
             "ResourceNotFound",
             "ResponseFormatError",
+            "ResponseTooLargeError",
             "RunpodError",
             "SecretNotFound",
             "ServerError",
@@ -119,6 +124,7 @@ _EXPORTS = {
             "TemplateNotFound",
             "TransportError",
             "WaitTimeout",
+            "WrongEventLoopError",
         )
     },
 }
@@ -143,6 +149,7 @@ __all__ = [
     "GpuTypeNotFound",
     "GraphQLError",
     "Health",
+    "InsecureConfigWarning",
     "InvalidRequestError",
     "Job",
     "JobCancelled",
@@ -168,6 +175,7 @@ __all__ = [
     "RequestTooLargeError",
     "ResourceNotFound",
     "ResponseFormatError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Runpod",
     "RunpodError",
@@ -179,6 +187,7 @@ __all__ = [
     "TemplateNotFound",
     "TransportError",
     "WaitTimeout",
+    "WrongEventLoopError",
     "__version__",
 ]
 

@@ -29,7 +29,7 @@ from runpod_typed._config import ApiKeyProvider, ApiKeySource, resolve_urls
 from runpod_typed._deadline import Deadline
 from runpod_typed._endpoint import AsyncEndpoint, Endpoint
 from runpod_typed._errors import ClientClosedError, ConfigurationError
-from runpod_typed._flow import Effect, Flow, run_async, run_sync
+from runpod_typed._flow import MAX_ANSWER_BYTES, Effect, Flow, run_async, run_sync
 from runpod_typed._graphql import graphql_call, invalid_answer
 from runpod_typed._logging import debug_from_env, enable_debug, redact
 from runpod_typed._polling import DEFAULT_POLLING, PollingOptions
@@ -86,6 +86,9 @@ class ClientOptions(TypedDict, total=False):
     """Cancel a remote job when the caller gives up on it (default True)."""
     debug: bool
     """Log requests, retries and state changes through the `runpod_typed` logger."""
+    max_response_bytes: int
+    """Most bytes one answer may have, > 0 (default 100 MB, five times RunPod's largest
+    payload); a bigger or endless answer is refused with ResponseTooLargeError."""
 
 
 #: What each option accepts at run time (the TypedDict is for type checkers), and how to say so.
@@ -101,6 +104,7 @@ _ACCEPTS: dict[str, tuple[tuple[type, ...], str]] = {
     "polling": ((PollingOptions, NoneType), "a PollingOptions, or None for the default"),
     "cancel_on_exit": ((bool,), "True or False"),
     "debug": ((bool,), "True or False"),
+    "max_response_bytes": ((int,), "a positive number of bytes (int)"),
 }
 
 
@@ -132,6 +136,8 @@ def _fits(name: str, value: object) -> bool:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return False
         return math.isfinite(value) and value > 0
+    if name == "max_response_bytes":
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
     return isinstance(value, _ACCEPTS[name][0])
 
 
@@ -214,6 +220,7 @@ class _ClientBase:
             retry=settings.get("retry") or RetryPolicy(),
             limiter=_limiter(settings.get("rate_limits", True)),
             timeout=settings.get("timeout", DEFAULT_TIMEOUT),
+            max_answer_bytes=settings.get("max_response_bytes", MAX_ANSWER_BYTES),
         )
         self.polling = settings.get("polling") or DEFAULT_POLLING
         self.cancel_on_exit = settings.get("cancel_on_exit", True)

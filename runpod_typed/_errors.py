@@ -52,6 +52,19 @@ class ClientClosedError(RunpodError, RuntimeError):
     """
 
 
+class WrongEventLoopError(RunpodError, RuntimeError):
+    """An `AsyncRunpod` was used from an event loop other than the one it first ran in.
+
+    Its connection pool belongs to that loop (httpx's connections cannot move between
+    loops), so nothing was sent. Make one client per event loop: inside the coroutine
+    given to `asyncio.run`, for instance. Also a builtin `RuntimeError`.
+    """
+
+
+class InsecureConfigWarning(UserWarning):
+    """The config file holding the API key can be read by other users (as ssh warns)."""
+
+
 class InvalidRequestError(RunpodError, ValueError):
     """A request was refused before it was sent: bad options or an oversized payload."""
 

@@ -27,7 +27,7 @@ from runpod_typed._errors import (
     ServerError,
     TransportError,
 )
-from runpod_typed._flow import Answer, Flow, Send, Sleep
+from runpod_typed._flow import MAX_ANSWER_BYTES, Answer, Flow, Send, Sleep
 from runpod_typed._generated.serverless.routes import ROUTES
 from runpod_typed._logging import logger, redact
 from runpod_typed._ratelimit import RateLimiter
@@ -89,6 +89,8 @@ class Transport:
     retry: RetryPolicy
     limiter: RateLimiter
     timeout: float = 30.0
+    #: Most bytes of one answer read (the client option max_response_bytes).
+    max_answer_bytes: int = MAX_ANSWER_BYTES
     #: Until when (monotonic) to poll instead of long-polling: a server without the
     #: long-poll routes is believed for a while, then asked again (a 404 from a proxy
     #: in a bad minute must not turn long-polling off for the client's whole life).
@@ -127,6 +129,7 @@ class Transport:
                 api.params,
                 api.body,
                 api.timeout or self.timeout,
+                max_bytes=self.max_answer_bytes,
                 finish=api.route in SUBMISSIONS,
             )
             started = time.monotonic()
