@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import io
 import pstats
@@ -30,11 +31,12 @@ async def _map(url: str, jobs: int, concurrency: int, http: str, profile: cProfi
         "endpoint_base_url": f"{url}/v2",
         "rate_limits": False,
     }
-    if http == "aiohttp":
-        from runpod_typed import AioHttpClient
+    async with contextlib.AsyncExitStack() as stack:
+        if http == "aiohttp":
+            from runpod_typed import AioHttpClient
 
-        options["http_client"] = AioHttpClient()
-    async with AsyncRunpod(KEY, **options) as rp:
+            options["http_client"] = await stack.enter_async_context(AioHttpClient())
+        rp = await stack.enter_async_context(AsyncRunpod(KEY, **options))
         endpoint = rp.endpoint("profile-job")
         await endpoint.map([{"warm": i} for i in range(concurrency)], concurrency=concurrency)
         inputs = [{"i": i} for i in range(jobs)]
