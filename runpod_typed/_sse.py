@@ -41,7 +41,7 @@ from typing import Any
 
 import httpx
 
-from runpod_typed._errors import ResponseFormatError, TransportError
+from runpod_typed._errors import ConfigurationError, ResponseFormatError, TransportError
 from runpod_typed._flow import Answer, Emit, Send, Sleep
 from runpod_typed._generated.rest.flow_base import RestRequest
 from runpod_typed._logging import logger, redact
@@ -337,8 +337,19 @@ def _read_error_sync(response: httpx.Response) -> bytes:
 
 
 async def iterate_events_async(client: httpx.AsyncClient, flow: EventFlow) -> AsyncIterator[Any]:
-    """Async twin of `iterate_events_sync` (asyncio or trio, through anyio)."""
+    """Async twin of `iterate_events_sync` (asyncio or trio, through anyio).
+
+    Leaving an `async for` early does not close an async generator at once (Python
+    closes it when it is collected): `async with contextlib.aclosing(stream)` does.
+    """
     import anyio
+
+    if hasattr(client, "exchange"):  # an AsyncSender (AioHttpClient) reads whole answers
+        flow.close()
+        raise ConfigurationError(
+            f"log streams need the default httpx.AsyncClient: {type(client).__name__} reads "
+            "each answer whole, and an event stream never ends"
+        )
 
     response: httpx.Response | None = None
     chunks: AsyncIterator[bytes] | None = None

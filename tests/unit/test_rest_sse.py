@@ -12,6 +12,7 @@ import pytest
 
 from runpod_typed import (
     AsyncRunpod,
+    ConfigurationError,
     NotFoundError,
     ResponseFormatError,
     RetryPolicy,
@@ -231,3 +232,14 @@ async def test_the_async_stream_resumes_too() -> None:
         lines: list[Any] = [e.line async for e in rp.rest.get_pod_logs("p")]
     assert lines == ["line 1", "line 2"]
     assert server.requests[1].headers["last-event-id"] == "id-1"
+
+
+async def test_a_client_that_reads_whole_answers_is_refused_for_streams() -> None:
+    class WholeAnswers(httpx.AsyncClient):
+        async def exchange(self, send: Any, budget: Any) -> Any:
+            raise AssertionError("nothing is sent")
+
+    async with AsyncRunpod(KEY, http_client=WholeAnswers(), rate_limits=False) as rp:
+        with pytest.raises(ConfigurationError, match="event stream never ends"):
+            async for _ in rp.rest.get_pod_logs("p"):
+                pass
