@@ -402,6 +402,8 @@ def fanout(emulator: EmulatorProcess, sizes: Sizes) -> Table:
 # ----------------------------------------------------------------- 6-7. per-call overhead
 
 CALLS_PER_S = Metric("rate", "calls/s", 0, lower_is_better=False)
+#: Client CPU per call: on a loaded machine steadier than calls/s (wall time).
+CPU_PER_CALL = Metric("cpu_us", "client CPU us/call", 0, lower_is_better=True)
 STATUS = (
     Variant("runpod-typed job.status() (sync)", "ours", "sync", "sync"),
     Variant("runpod-typed job.status() (async)", "ours", "async", "async"),
@@ -429,7 +431,7 @@ def _rates(
             v.label,
             v.role,
             v.mode,
-            {"rate": median(result["rates"])},
+            {"rate": median(result["rates"]), "cpu_us": median(result["cpu_us"])},
             detail=_spread(result["rates"]),
         )
         for v, result, _ in _run(emulator, op, variants, fields, rounds=samples)
@@ -442,12 +444,13 @@ def status(emulator: EmulatorProcess, sizes: Sizes) -> Table:
     return Table(
         "status",
         "6. Per-call overhead: status calls per second on one connection",
-        (CALLS_PER_S,),
+        (CALLS_PER_S, CPU_PER_CALL),
         rows,
         [
             f"median of {sizes.call_samples} samples of {sizes.status_calls} calls, the "
             "variants of one process taking turns; "
-            "raw httpx sends the same GET with the same headers and parses the JSON"
+            "raw httpx sends the same GET with the same headers and parses the JSON; client "
+            "CPU is the process's user+system time over the calls (getrusage)"
         ],
     )
 

@@ -34,6 +34,7 @@ async def handler(job: dict[str, Any]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    import runpod  # type: ignore[import-not-found]  # the worker SDK, in the worker image only
+    # The worker SDK, in the worker image only (for type checkers: worker_file/runpod.pyi).
+    import runpod
 
     runpod.serverless.start({"handler": handler})

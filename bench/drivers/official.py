@@ -120,13 +120,13 @@ def status_sync(task: Task) -> dict[str, Any]:
     """`Job.status()` asks the server each time while the job is not final."""
     job = _endpoint(task).run({"seconds": RUNNING_SECONDS})
     try:
-        return {"rates": rates(job.status, task["calls"], task["samples"])}
+        return rates(job.status, task["calls"], task["samples"])
     finally:
         job.cancel()
 
 
 def status_asyncio(task: Task) -> dict[str, Any]:
-    async def main() -> list[float]:
+    async def main() -> dict[str, list[float]]:
         runpod.api_key = task["key"]
         async with _session(1) as session:
             job = await runpod.AsyncioEndpoint(task["endpoint"], session).run(
@@ -137,12 +137,12 @@ def status_asyncio(task: Task) -> dict[str, Any]:
             finally:
                 await job.cancel()
 
-    return {"rates": asyncio.run(main())}
+    return asyncio.run(main())
 
 
 def pods_sync(task: Task) -> dict[str, Any]:
     runpod.api_key = task["key"]
-    return {"rates": rates(runpod.get_pods, task["calls"], task["samples"])}
+    return rates(runpod.get_pods, task["calls"], task["samples"])
 
 
 OPS = {

@@ -162,20 +162,20 @@ def status_sync(task: Task, raw: bool) -> dict[str, Any]:
         job = rp.endpoint(task["endpoint"]).run({"seconds": RUNNING_SECONDS})
         try:
             if not raw:
-                return {"rates": rates(job.status, task["calls"], task["samples"])}
+                return rates(job.status, task["calls"], task["samples"])
             url = f"{task['url']}/v2/{task['endpoint']}/status/{job.id}"
             with httpx.Client(headers=_raw_headers(task)) as http:
 
                 def call() -> object:
                     return http.get(url).raise_for_status().json()
 
-                return {"rates": rates(call, task["calls"], task["samples"])}
+                return rates(call, task["calls"], task["samples"])
         finally:
             job.cancel()
 
 
 def status_async(task: Task, raw: bool, stack: str = "httpx") -> dict[str, Any]:
-    async def main() -> list[float]:
+    async def main() -> dict[str, list[float]]:
         async with _async_client(task, stack) as rp:
             job = await rp.endpoint(task["endpoint"]).run({"seconds": RUNNING_SECONDS})
             try:
@@ -191,7 +191,7 @@ def status_async(task: Task, raw: bool, stack: str = "httpx") -> dict[str, Any]:
             finally:
                 await job.cancel()
 
-    return {"rates": asyncio.run(main())}
+    return asyncio.run(main())
 
 
 class _Caught(Exception):
@@ -221,20 +221,20 @@ def pods_raw(task: Task) -> dict[str, Any]:
         def call() -> object:
             return http.post(url, json=document).raise_for_status().json()
 
-        return {"rates": rates(call, task["calls"], task["samples"])}
+        return rates(call, task["calls"], task["samples"])
 
 
 def pods_sync(task: Task) -> dict[str, Any]:
     with Runpod(task["key"], **_options(task)) as rp:
-        return {"rates": rates(rp.pods.list, task["calls"], task["samples"])}
+        return rates(rp.pods.list, task["calls"], task["samples"])
 
 
 def pods_async(task: Task) -> dict[str, Any]:
-    async def main() -> list[float]:
+    async def main() -> dict[str, list[float]]:
         async with AsyncRunpod(task["key"], **_options(task)) as rp:
             return await rates_async(rp.pods.list, task["calls"], task["samples"])
 
-    return {"rates": asyncio.run(main())}
+    return asyncio.run(main())
 
 
 OPS = {

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from examples_support import example_env, load_example, run_python
+from examples_support import ROOT, example_env, load_example, run_python
 
 from runpod_typed.emulator import RunningEmulator
 from runpod_typed.emulator._server import serve_in_thread
@@ -84,6 +85,34 @@ def test_pods_and_registry(examples_emulator: RunningEmulator) -> None:
     assert states[2:] == ["EXITED", "RUNNING again", "terminated"]
     assert any(line.endswith(": password rotated") for line in lines)
     assert lines[-1].endswith(": deleted")
+
+
+def test_worker_file_served_both_ways() -> None:
+    """examples/worker_file/: the unchanged worker file as a worker process (the official
+    runtime in .official-venv), then in-process in .official-venv's interpreter."""
+    official = ROOT / ".official-venv" / "bin" / "python"
+    if not official.exists():
+        pytest.fail(f"{official} is missing: run make setup")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNPOD_")}
+    script = "examples/worker_file/run_locally.py"
+    expected = [
+        "streamed: Once Upon A Time",
+        "output: ['Once', 'Upon', 'A', 'Time']",
+        "failed: input.prompt must be a non-empty string",
+    ]
+    as_worker = run_python([script, "--worker-python", str(official)], env).stdout
+    assert as_worker.splitlines() == expected
+    in_process = subprocess.run(
+        [str(official), script, "--in-process"],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT), "RUNPOD_LOG_LEVEL": "ERROR"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert in_process.returncode == 0, in_process.stderr
+    assert [line for line in in_process.stdout.splitlines() if ": " in line] == expected
 
 
 def test_my_worker_tests_pass() -> None:

@@ -106,9 +106,9 @@ def _tables(
             "status",
             (HIGHER,),
             [
-                Row("ours", "ours", "sync", {"rate": 1000.0}),
-                Row("ours async", "ours", "async", {"rate": 900.0}),
-                Row("raw", "raw", "sync", {"rate": 1050.0}),
+                Row("ours", "ours", "sync", {"rate": 1000.0, "cpu_us": 1050.0}),
+                Row("ours async", "ours", "async", {"rate": 900.0, "cpu_us": 900.0}),
+                Row("raw httpx.Client", "raw", "sync", {"rate": 1050.0, "cpu_us": 1000.0}),
                 Row("runpod AsyncioJob.status()", "official", "async", {"rate": 800.0}),
             ],
         ),
