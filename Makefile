@@ -37,8 +37,10 @@ lint: venv ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check runpod_typed codegen tests bench examples
 	$(VENV)/bin/ruff format --check runpod_typed codegen tests bench examples
 
-typecheck: venv ## mypy --strict on the package, codegen and examples
+typecheck: venv ## mypy --strict (no pydantic plugin) on the package, codegen and examples; pyright strict on examples/ (pyrightconfig.json) and --verifytypes >= 95%
 	$(VENV)/bin/mypy runpod_typed codegen examples
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pyright
+	$(PY) tests/typing/verify_types.py --min-score 0.95
 
 generate: venv ## regenerate generated/ from schema/ and codegen/ (never edit it by hand)
 	$(PY) -m codegen.generate --out generated

@@ -21,6 +21,10 @@
 - Exact signatures: ariadne-codegen gives every operation method a catch-all
   `**kwargs: Any` passed on to `execute`; it is dropped, so a misspelt argument
   is a type error (and a TypeError), not a silently ignored option.
+- Declared class variables: `model_config = ConfigDict(...)` in a class body becomes
+  `model_config: ClassVar[ConfigDict] = ...`, as pydantic declares it. Unannotated,
+  pyright (`--verifytypes`) calls it an ambiguous override, and every model (so
+  every client method taking or returning one) counts as partially unknown.
 
 `flow_client_source` derives a third client flavour from the sync client: the
 same methods as generators that `yield from` a `send` flow (see
@@ -254,12 +258,52 @@ def _no_extra_kwargs(tree: ast.Module) -> Iterator[_Edit]:
             yield _Edit(_end([*call.args, *call.keywords], start), end, "")
 
 
+def _leading_imports_end(tree: ast.Module) -> tuple[int, int]:
+    """Where the module's first block of imports ends (a new import goes there)."""
+    last: ast.stmt | None = None
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            last = node
+        elif last is not None:
+            break
+    if last is None:
+        raise ValueError("a module without imports: nowhere to add one")
+    return _span(last)[1]
+
+
+def _class_var_model_config(tree: ast.Module) -> Iterator[_Edit]:
+    """`model_config = ...` in a class body -> `model_config: ClassVar[ConfigDict] = ...`."""
+    targets = [
+        statement.targets[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        for statement in node.body
+        if isinstance(statement, ast.Assign)
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and statement.targets[0].id == "model_config"
+    ]
+    if not targets:
+        return
+    for target in targets:
+        yield _Edit(*_span(target), "model_config: ClassVar[ConfigDict]")
+    missing = [
+        f"from {module} import {name}"
+        for module, name in (("typing", "ClassVar"), ("pydantic", "ConfigDict"))
+        if not _imports(tree, module, name)
+    ]
+    if missing:
+        end = _leading_imports_end(tree)
+        yield _Edit(end, end, "".join(f"\n{line}" for line in missing))
+
+
 REWRITES: tuple[Callable[[ast.Module], Iterator[_Edit]], ...] = (
     _rewrite_imports,
     _open_enums,
     _checked_parsing,
     _wire_aliases,
     _no_extra_kwargs,
+    _class_var_model_config,
 )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, TypeVar
 
@@ -47,7 +47,7 @@ class ClientDisconnected(Exception):
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncGenerator[None, None]:
     async with AsyncRunpod() as runpod:  # key and URLs from the environment
         app.state.endpoint = runpod.endpoint(os.environ["RUNPOD_ENDPOINT_ID"])
         yield

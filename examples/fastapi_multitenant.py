@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -36,7 +36,7 @@ class Summary(pydantic.BaseModel):
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncGenerator[None, None]:
     app.state.tenant_keys = json.loads(os.environ["TENANT_KEYS"])
     app.state.endpoint_id = os.environ["RUNPOD_ENDPOINT_ID"]
     async with RunpodFactory() as factory:  # closes the shared pool on shutdown

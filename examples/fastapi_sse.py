@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -24,7 +24,7 @@ from runpod_typed import AsyncEndpoint, AsyncRunpod, JobError
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncGenerator[None, None]:
     async with AsyncRunpod() as runpod:
         app.state.endpoint = runpod.endpoint(os.environ["RUNPOD_ENDPOINT_ID"])
         yield

@@ -17,17 +17,19 @@ Locally, the emulator runs the same handler:
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 
 async def handler(job: dict[str, Any]) -> dict[str, Any]:
     """Input `{"text": str, "max_words"?: int, "seconds"?: float}`; output `{"summary", "words"}`."""
-    data = job["input"]
-    text = data.get("text") if isinstance(data, dict) else None
+    data: object = job["input"]
+    # JSON: an object's keys are strings.
+    fields = cast("dict[str, Any]", data) if isinstance(data, dict) else {}
+    text = fields.get("text")
     if not isinstance(text, str) or not text.strip():
         return {"error": "input.text must be a non-empty string"}
-    max_words = int(data.get("max_words", 8))
-    await asyncio.sleep(float(data.get("seconds", 0)))  # stands in for the model
+    max_words = int(fields.get("max_words", 8))
+    await asyncio.sleep(float(fields.get("seconds", 0)))  # stands in for the model
     words = text.split()
     summary = " ".join(words[:max_words]) + (" ..." if len(words) > max_words else "")
     return {"summary": summary, "words": len(words)}

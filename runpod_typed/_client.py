@@ -222,8 +222,8 @@ class _ClientBase:
             timeout=settings.get("timeout", DEFAULT_TIMEOUT),
             max_answer_bytes=settings.get("max_response_bytes", MAX_ANSWER_BYTES),
         )
-        self.polling = settings.get("polling") or DEFAULT_POLLING
-        self.cancel_on_exit = settings.get("cancel_on_exit", True)
+        self.polling: PollingOptions = settings.get("polling") or DEFAULT_POLLING
+        self.cancel_on_exit: bool = settings.get("cancel_on_exit", True)
 
     def __repr__(self) -> str:
         urls = self._transport.urls

@@ -98,7 +98,7 @@ class ApiKeyProvider:
         self._path = Path(config_path if config_path is not None else DEFAULT_CONFIG_PATH)
         if isinstance(source, str):
             self._key = _check_key(source, "the api_key= argument")
-            self.source = "argument"
+            self.source: str = "argument"
         elif callable(source):
             self._callable = source
             self.source = "callable"

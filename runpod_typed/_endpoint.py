@@ -54,7 +54,7 @@ class EndpointFlows:
     def __init__(
         self, transport: Transport, endpoint_id: str, polling: PollingOptions, cancel_on_exit: bool
     ) -> None:
-        self.routes = EndpointRoutes(transport, endpoint_id)
+        self.routes: EndpointRoutes = EndpointRoutes(transport, endpoint_id)
         self.polling = polling
         self.cancel_on_exit = cancel_on_exit
 

@@ -44,6 +44,18 @@ class MissingApiKeyError(ConfigurationError):
     """No API key could be found in any of the places the SDK looks."""
 
 
+class MissingExtraError(RunpodError, ImportError):
+    """A feature needs an optional dependency that is not installed; the message names the extra.
+
+    Also a builtin `ImportError` (`name` is the missing module): e.g. the emulator
+    without `pip install 'runpod-typed[emulator]'`.
+    """
+
+    def __init__(self, message: str, *, extra: str, name: str | None = None) -> None:
+        super().__init__(message, name=name)
+        self.extra: str = extra
+
+
 class ClientClosedError(RunpodError, RuntimeError):
     """A request was made through a client after `close()` (or after its pool was closed).
 
@@ -95,7 +107,7 @@ class ResponseFormatError(RunpodError):
 
     def __init__(self, message: str, *, body: str = "") -> None:
         super().__init__(message)
-        self.body = excerpt(body)
+        self.body: str = excerpt(body)
 
 
 class APIStatusError(RunpodError):
@@ -108,7 +120,7 @@ class APIStatusError(RunpodError):
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
-        self.body = excerpt(body)
+        self.body: str = excerpt(body)
         self.method = method
         self.url = url
 
@@ -164,8 +176,8 @@ class GraphQLError(RunpodError):
         data: Mapping[str, Any] | None = None,
         operation_name: str | None = None,
     ) -> None:
-        self.errors = [dict(e) for e in errors]
-        self.data = dict(data) if data is not None else None
+        self.errors: list[dict[str, Any]] = [dict(e) for e in errors]
+        self.data: dict[str, Any] | None = dict(data) if data is not None else None
         self.operation_name = operation_name
         super().__init__(self._describe())
 

@@ -8,6 +8,7 @@ one) pulls items from one shared cursor, so 10,000 inputs cost N workers, not
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,22 @@ if TYPE_CHECKING:
 ProgressCallback = Callable[[int, int], Any]
 """Called as `on_progress(done, total)` after each item finishes."""
 
+NO_RICH_WARNING = (
+    "map(progress_bar=True) shows no progress bar: it needs rich, which is not installed "
+    "(pip install 'runpod-typed[progress]'); on_progress= works without it"
+)
+_no_rich_warned = False
+
+
+def _warn_no_rich() -> None:
+    """Once per process: every map() after the first would only repeat it."""
+    global _no_rich_warned
+    if not _no_rich_warned:
+        _no_rich_warned = True
+        # Points at the caller's map(): here <- Progress <- FanOut.progress <- map_sync or
+        # map_async <- Endpoint.map or AsyncEndpoint.map <- the caller.
+        warnings.warn(NO_RICH_WARNING, UserWarning, stacklevel=6)
+
 
 class Progress:
     """Counts finished items; reports to a callback and, if asked, a rich progress bar."""
@@ -41,6 +58,7 @@ class Progress:
             try:
                 from rich.progress import Progress as RichProgress
             except ImportError:  # the bar is optional: `pip install runpod-typed[progress]`
+                _warn_no_rich()
                 return
             self._bar = RichProgress(transient=False)
             self._task = self._bar.add_task("jobs", total=total)

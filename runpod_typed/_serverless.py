@@ -55,9 +55,9 @@ class EndpointRoutes:
 
     def __init__(self, transport: Transport, endpoint_id: str) -> None:
         self.transport = transport
-        self.endpoint_id = check_id("endpoint", endpoint_id)
+        self.endpoint_id: str = check_id("endpoint", endpoint_id)
         #: The job API root; a route's path template goes after it.
-        self.root = transport.urls.endpoint_base_url
+        self.root: str = transport.urls.endpoint_base_url
 
     def _call(
         self,

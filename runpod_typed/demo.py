@@ -241,7 +241,7 @@ class Steps:
     """Counts failed steps: a RunPod error ends its own step only (a live worker may differ)."""
 
     def __init__(self) -> None:
-        self.failed = 0
+        self.failed: int = 0
 
     @contextlib.contextmanager
     def guard(self) -> Iterator[None]:

@@ -9,7 +9,11 @@ does not pull in the server.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+
+from runpod_typed._errors import MissingExtraError
 
 if TYPE_CHECKING:
     from runpod_typed.emulator._counters import fingerprint
@@ -42,8 +46,33 @@ _MODULE_OF = {
 }
 
 
+#: What the server imports that only the `emulator` extra installs.
+SERVER_MODULES = frozenset({"ariadne", "graphql", "starlette", "uvicorn"})
+
+
+@contextmanager
+def server_imports(what: str = "The RunPod emulator") -> Iterator[None]:
+    """Imports of the server inside: a server dependency missing is a `MissingExtraError`.
+
+    Its message names the extra to install instead of a bare "No module named 'starlette'".
+    """
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        missing = (error.name or "").partition(".")[0]
+        if missing not in SERVER_MODULES:
+            raise
+        raise MissingExtraError(
+            f"{what} needs {missing!r}, which is not installed: it comes with the emulator "
+            "extra, pip install 'runpod-typed[emulator]'",
+            extra="emulator",
+            name=missing,
+        ) from error
+
+
 def __getattr__(name: str) -> Any:
     module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    with server_imports():
+        return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -15,10 +15,19 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
-from runpod_typed.emulator._emulator import Emulator
-from runpod_typed.emulator._faults import FaultSpec
-from runpod_typed.emulator._server import serve_forever
-from runpod_typed.emulator.handlers import BUILTIN_HANDLERS, HandlerConfig, load_handler
+from runpod_typed._errors import MissingExtraError
+from runpod_typed.emulator import server_imports
+
+try:
+    with server_imports("python -m runpod_typed.emulator"):
+        from runpod_typed.emulator._emulator import Emulator
+        from runpod_typed.emulator._faults import FaultSpec
+        from runpod_typed.emulator._server import serve_forever
+        from runpod_typed.emulator.handlers import BUILTIN_HANDLERS, HandlerConfig, load_handler
+except MissingExtraError as error:
+    if __name__ != "__main__":
+        raise
+    sys.exit(str(error))  # the message and the extra to install, without a traceback
 
 _FAULTS_HELP = """\
 fault spec: sections separated by ';', e.g.

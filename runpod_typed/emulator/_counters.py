@@ -30,7 +30,7 @@ class Counters:
         self.responses: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.requests_by_endpoint: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.faults: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        self.jobs_created = 0
+        self.jobs_created: int = 0
         self.jobs_by_input: Counter[str] = Counter()
         self.final_states: dict[str, str] = {}
         self.webhooks: Counter[str] = Counter()

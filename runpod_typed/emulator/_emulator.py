@@ -114,7 +114,7 @@ class Emulator:
             )
         self._faults = FaultSpec.parse(faults) if isinstance(faults, str) else faults
         self._pod_transition_seconds = pod_transition_seconds
-        self.settings = settings or JobSettings()
+        self.settings: JobSettings = settings or JobSettings()
         self._counters = Counters()
         if rate_limits is True:
             limiter: RateLimiter | None = RateLimiter(RUNPOD_RATE_LIMITS)
@@ -130,7 +130,7 @@ class Emulator:
             webhook_retry_delay=webhook_retry_delay,
             resolve_host=self._resolve_host,
         )
-        self.app = EmulatorApp(
+        self.app: EmulatorApp = EmulatorApp(
             api_key=api_key,
             store=self._store,
             counters=self._counters,

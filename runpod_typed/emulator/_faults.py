@@ -254,7 +254,7 @@ class FaultInjector:
         self.set_spec(spec)
 
     def set_spec(self, spec: FaultSpec | None) -> None:
-        self.spec = spec or FaultSpec()
+        self.spec: FaultSpec = spec or FaultSpec()
         self._generators: dict[str, random.Random] = {}
         self._per_route: dict[str, RouteFaults | None] = {}
 

@@ -148,7 +148,7 @@ class EndpointQueue:
         self.handler = handler
         self.host = host
         """Set when worker processes serve the endpoint (then `handler` is None)."""
-        self.concurrency = 1 if handler is None else handler.concurrency()
+        self.concurrency: int = 1 if handler is None else handler.concurrency()
         """Jobs one in-process worker runs at once (its `concurrency_modifier`)."""
         self.worker_count = workers
         self.queue: deque[tuple[Job, int]] = deque()
@@ -205,13 +205,13 @@ class JobStore:
         self.resolve_host = resolve_host
         self.worker_count = workers
         self.counters = counters
-        self.webhooks = WebhookSender(
+        self.webhooks: WebhookSender = WebhookSender(
             counters, attempts=settings.webhook_attempts, retry_delay=webhook_retry_delay
         )
         self.jobs: dict[str, Job] = {}
         self.endpoints: dict[str, EndpointQueue] = {}
-        self.closing = False
-        self.threads = HandlerThreads(settings.max_abandoned_threads)
+        self.closing: bool = False
+        self.threads: HandlerThreads = HandlerThreads(settings.max_abandoned_threads)
         self._hosts: list[WorkerHost] = []
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -741,7 +741,7 @@ class HandlerThreads:
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
-        self.abandoned = 0
+        self.abandoned: int = 0
         self._freed: asyncio.Event | None = None
         self._warned = False
 

@@ -46,7 +46,7 @@ class RateLimiter:
     """Admits or refuses requests per (endpoint, route budget); mutated on the event loop only."""
 
     def __init__(self, limits: Mapping[str, RateLimit]) -> None:
-        self.limits = dict(limits)
+        self.limits: dict[str, RateLimit] = dict(limits)
         self.reset()
 
     def reset(self) -> None:

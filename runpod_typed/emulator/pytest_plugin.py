@@ -31,7 +31,12 @@ FIXTURE_DEFAULTS: dict[str, Any] = {"rate_limits": False, "pod_transition_second
 @pytest.fixture
 def runpod_emulator_factory() -> Iterator[Callable[..., RunningEmulator]]:
     """Start emulators with given `Emulator` options, on free loopback ports."""
-    from runpod_typed.emulator._emulator import Emulator
+    # Only here, when a test uses the fixture: the plugin loads in every pytest run of a
+    # project that installs runpod-typed, with or without the emulator extra.
+    from runpod_typed.emulator import server_imports
+
+    with server_imports("The runpod_emulator fixture"):
+        from runpod_typed.emulator._emulator import Emulator
 
     with ExitStack() as stack:
 

@@ -256,9 +256,9 @@ class State:
 
     def __init__(self, pod_transition_seconds: float) -> None:
         self.pod_transition_seconds = pod_transition_seconds
-        self.lock = threading.RLock()
-        self.ids = Ids()
-        self.user = User()
+        self.lock: threading.RLock = threading.RLock()
+        self.ids: Ids = Ids()
+        self.user: User = User()
         self.pods: dict[str, Pod] = {}
         self.templates: dict[str, Template] = {}
         self.endpoints: dict[str, Endpoint] = {}
