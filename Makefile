@@ -10,7 +10,7 @@ OFFICIAL_RUNPOD := runpod==1.12.0
 URL ?= https://api.runpod.io/graphql
 V2_URL ?= https://api.runpod.io/v2/openapi.json
 
-.PHONY: help setup venv official-venv test demo generate check-generated pull-schema schema-diff bench bench-quick lint typecheck pytest test-lowest clean
+.PHONY: help setup venv official-venv test demo generate check-generated pull-schema schema-diff contract-check bench bench-quick lint typecheck pytest test-lowest clean
 
 setup: venv official-venv ## build both virtualenvs (.venv and .official-venv)
 
@@ -53,6 +53,9 @@ pull-schema: venv ## GraphQL by introspection from URL (URL= skips it); REST v2 
 
 schema-diff: venv ## breaking/dangerous changes and additions (OLD=, NEW=, URL_GIVEN=1, URL=; V2_OLD=, V2_FILE=, V2_URL=)
 	$(PY) -m codegen.schema_diff $(if $(URL),$(if $(OLD),--old '$(OLD)') $(if $(NEW),--new '$(NEW)') $(if $(URL_GIVEN),--url '$(URL)'),--no-graphql) $(if $(V2_OLD),--v2-old '$(V2_OLD)') $(if $(V2_FILE),--v2-file '$(V2_FILE)',$(if $(V2_URL),--v2-url '$(V2_URL)'))
+
+contract-check: venv ## LIVE (key: RUNPOD_API_KEY or ~/.runpod/config.toml): each operation sent to URL in a form that cannot execute; names what the server does not know; exit 1 on drift
+	$(PY) -m codegen.contract_check $(if $(URL),--url '$(URL)')
 
 pytest: venv official-venv ## the whole test suite (unit, integration, typing, examples, compat, reliability)
 	$(PY) -m pytest -q

@@ -5,8 +5,14 @@
 
 GraphQL: compares the committed SDL (--old, default schema/runpod.graphql) with a new
 one, read from --new or pulled into memory from --url (default RunPod's API, key from
-RUNPOD_API_KEY). Prints graphql-core's breaking and dangerous changes and every
-document in codegen/operations that no longer validates against the new schema.
+RUNPOD_API_KEY). Prints graphql-core's breaking and dangerous changes, every document in
+codegen/operations that no longer validates against the new schema, and what became
+available: new types, operations (root fields), fields, optional arguments and input
+fields, enum values and directives. As for v2, an addition is judged by where it is used:
+an enum value added to an enum that responses carry stays dangerous (graphql-core's
+VALUE_ADDED_TO_ENUM), one added to an input-only enum is an addition; optional arguments
+and input fields, which graphql-core calls dangerous, are additions (a request that leaves
+them out means what it meant before).
 
 REST v2 (when --v2-file or --v2-url is given): compares the committed snapshot
 (--v2-old, default schema/runpod-rest-v2.openapi.json) with a new description, both
@@ -35,14 +41,27 @@ from typing import Any, Final
 from graphql import (
     BreakingChange,
     DangerousChange,
+    DangerousChangeType,
     DefinitionNode,
     DocumentNode,
+    GraphQLEnumType,
     GraphQLError,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLScalarType,
     GraphQLSchema,
+    GraphQLUnionType,
     Source,
     build_schema,
     find_breaking_changes,
     find_dangerous_changes,
+    get_named_type,
+    is_required_argument,
+    is_required_input_field,
+    is_specified_scalar_type,
     parse,
     validate,
 )
@@ -63,6 +82,12 @@ DEFAULT_V2_OLD = ROOT / "schema" / "runpod-rest-v2.openapi.json"
 OPERATIONS = ROOT / "codegen" / "operations"
 
 
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    description: str
+
+
 @dataclass
 class Report:
     """Everything that changed between two schemas, as it matters to the SDK."""
@@ -71,14 +96,15 @@ class Report:
     dangerous: list[DangerousChange] = field(default_factory=list)
     #: operation file -> validation messages against the new schema
     broken_operations: dict[str, list[str]] = field(default_factory=dict)
+    additions: list[Change] = field(default_factory=list)
 
     @property
     def breaks(self) -> bool:
         return bool(self.breaking or self.broken_operations)
 
     def lines(self) -> Iterable[str]:
-        if not (self.breaking or self.dangerous or self.broken_operations):
-            yield "No breaking or dangerous changes; every operation still validates."
+        if not (self.breaking or self.dangerous or self.broken_operations or self.additions):
+            yield "No breaking or dangerous changes; nothing added; every operation still validates."
             return
         for title, changes in (("Breaking", self.breaking), ("Dangerous", self.dangerous)):
             yield f"{title} changes ({len(changes)}):"
@@ -87,6 +113,8 @@ class Report:
         for path, messages in self.broken_operations.items():
             yield f"  {path}:"
             yield from (f"    {message}" for message in messages)
+        yield f"Non-breaking additions ({len(self.additions)}):"
+        yield from (f"  {change.kind}: {change.description}" for change in self.additions)
 
 
 def _message(error: GraphQLError) -> str:
@@ -120,11 +148,130 @@ def broken_operations(schema: GraphQLSchema, directory: Path = OPERATIONS) -> di
     return dict(sorted(broken.items()))
 
 
+def _response_types(schema: GraphQLSchema) -> set[str]:
+    """Names of the types a response may carry: those of object and interface fields."""
+    return {
+        get_named_type(member.type).name
+        for named in schema.type_map.values()
+        if isinstance(named, GraphQLObjectType | GraphQLInterfaceType)
+        for member in named.fields.values()
+    }
+
+
+def _kind(named: GraphQLNamedType) -> str:
+    for kind, cls in (
+        ("object type", GraphQLObjectType), ("interface", GraphQLInterfaceType),
+        ("union", GraphQLUnionType), ("enum", GraphQLEnumType),
+        ("input type", GraphQLInputObjectType), ("scalar", GraphQLScalarType),
+    ):  # fmt: skip
+        if isinstance(named, cls):
+            return kind
+    return "type"
+
+
+def _signature(name: str, member: GraphQLField) -> str:
+    arguments = ", ".join(f"{a}: {argument.type}" for a, argument in member.args.items())
+    return f"{name}({arguments}): {member.type}" if arguments else f"{name}: {member.type}"
+
+
+_ADDITION_ORDER: Final = (
+    "OPERATION_ADDED", "TYPE_ADDED", "FIELD_ADDED", "ARGUMENT_ADDED", "ENUM_VALUE_ADDED",
+    "DIRECTIVE_ADDED",
+)  # fmt: skip
+
+
+def graphql_additions(old: GraphQLSchema, new: GraphQLSchema) -> list[Change]:
+    """What `new` offers that `old` did not, without anything a request must now send;
+    operations first, then types, fields, arguments, enum values, directives."""
+    additions: list[Change] = []
+    roots = {
+        root.name: kind
+        for kind, root in (
+            ("query", new.query_type),
+            ("mutation", new.mutation_type),
+            ("subscription", new.subscription_type),
+        )
+        if root is not None
+    }
+    responses = _response_types(new)
+    for name, named in sorted(new.type_map.items()):
+        before = old.type_map.get(name)
+        if name.startswith("__") or is_specified_scalar_type(named):
+            continue  # introspection types; String, ID, ... appear once something uses them
+        if before is not None and type(before) is not type(named):
+            continue  # a changed kind is graphql-core's breaking change
+        if before is None and name not in roots:
+            additions.append(Change("TYPE_ADDED", f"{name} was added ({_kind(named)})."))
+            continue
+        if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+            old_fields = before.fields if isinstance(before, type(named)) else {}
+            for field_name, member in named.fields.items():
+                previous = old_fields.get(field_name)
+                if previous is None and name in roots:
+                    shown = _signature(field_name, member)
+                    additions.append(Change("OPERATION_ADDED", f"{roots[name]} {shown} was added."))
+                elif previous is None:
+                    additions.append(
+                        Change("FIELD_ADDED", f"{name}.{field_name} was added ({member.type}).")
+                    )
+                else:
+                    for arg_name, argument in member.args.items():
+                        if arg_name not in previous.args and not is_required_argument(argument):
+                            additions.append(
+                                Change(
+                                    "ARGUMENT_ADDED",
+                                    f"{name}.{field_name}: optional argument {arg_name} "
+                                    f"({argument.type}) was added.",
+                                )
+                            )
+        elif isinstance(named, GraphQLInputObjectType) and isinstance(
+            before, GraphQLInputObjectType
+        ):
+            for field_name, input_field in named.fields.items():
+                if field_name not in before.fields and not is_required_input_field(input_field):
+                    additions.append(
+                        Change(
+                            "FIELD_ADDED",
+                            f"{name}.{field_name} was added (optional, {input_field.type}).",
+                        )
+                    )
+        elif isinstance(named, GraphQLEnumType) and isinstance(before, GraphQLEnumType):
+            if name not in responses:  # else graphql-core's dangerous VALUE_ADDED_TO_ENUM
+                additions += (
+                    Change("ENUM_VALUE_ADDED", f"{value} was added to {name}.")
+                    for value in named.values
+                    if value not in before.values
+                )
+    old_directives = {directive.name for directive in old.directives}
+    additions += (
+        Change("DIRECTIVE_ADDED", f"@{directive.name} was added.")
+        for directive in new.directives
+        if directive.name not in old_directives
+    )
+    return sorted(additions, key=lambda change: _ADDITION_ORDER.index(change.kind))
+
+
+def _still_dangerous(change: DangerousChange, additions: list[Change]) -> bool:
+    """graphql-core's dangerous changes, less those listed as additions."""
+    if change.type in (
+        DangerousChangeType.OPTIONAL_ARG_ADDED,
+        DangerousChangeType.OPTIONAL_INPUT_FIELD_ADDED,
+    ):
+        return False
+    if change.type is DangerousChangeType.VALUE_ADDED_TO_ENUM:
+        listed = {a.description for a in additions if a.kind == "ENUM_VALUE_ADDED"}
+        value, _, enum = change.description.removesuffix(".").partition(" was added to enum type ")
+        return f"{value} was added to {enum}." not in listed
+    return True
+
+
 def compare(old: GraphQLSchema, new: GraphQLSchema, operations: Path = OPERATIONS) -> Report:
+    additions = graphql_additions(old, new)
     return Report(
         breaking=find_breaking_changes(old, new),
-        dangerous=find_dangerous_changes(old, new),
+        dangerous=[c for c in find_dangerous_changes(old, new) if _still_dangerous(c, additions)],
         broken_operations=broken_operations(new, operations),
+        additions=additions,
     )
 
 
@@ -144,12 +291,6 @@ _UPPER_BOUNDS: Final = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", 
 _PREFIX: Final = "#/components/schemas/"
 _ANNOTATIONS: Final = ("default", "readOnly", "writeOnly", "deprecated")
 _WRAPPER_CONSTRAINTS: Final = ("unevaluatedProperties", "additionalProperties")
-
-
-@dataclass(frozen=True)
-class Change:
-    kind: str
-    description: str
 
 
 @dataclass

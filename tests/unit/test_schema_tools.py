@@ -101,7 +101,98 @@ def test_schema_diff_of_a_schema_with_itself_finds_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert schema_diff.main(["--old", str(SDL), "--new", str(SDL)]) == 0
-    assert "No breaking or dangerous changes" in capsys.readouterr().out
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "No breaking or dangerous changes; nothing added; every operation still validates."
+    )
+
+
+_GRAPHQL_ADDITIONS = """
+extend type Query {
+  podLogs(podId: String!, tail: Int): [String]
+}
+extend type Mutation {
+  podReset(input: PodStopInput!): Pod
+}
+extend type Pod {
+  lastBilledAt: DateTime
+}
+extend input EndpointInput {
+  idleTimeoutMs: Int
+}
+extend enum CloudTypeEnum {
+  SPOT
+}
+extend enum PodStatus {
+  HIBERNATING
+}
+type PodLog {
+  line: String
+}
+directive @cached(ttl: Int) on FIELD
+"""
+
+
+def _with_argument(sdl: str, type_name: str, field_name: str, argument: str) -> str:
+    """`sdl` with `argument` (SDL text, like "limit: Int") added to a field."""
+    document = parse(sdl)
+    (owner,) = (
+        n for n in document.definitions
+        if isinstance(n, ObjectTypeDefinitionNode) and n.name.value == type_name
+    )  # fmt: skip
+    (member,) = (f for f in owner.fields or () if f.name.value == field_name)
+    added = parse(f"type T {{ f({argument}): Int }}").definitions[0]
+    assert isinstance(added, ObjectTypeDefinitionNode) and added.fields
+    member.arguments = (*(member.arguments or ()), *added.fields[0].arguments)
+    return print_ast(document)
+
+
+def test_graphql_schema_diff_lists_additions_as_non_breaking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A regeneration shows what became available: operations, types, fields, optional
+    arguments and input fields, enum values, directives."""
+    new = tmp_path / "new.graphql"
+    sdl = SDL.read_text(encoding="utf-8") + _GRAPHQL_ADDITIONS
+    new.write_text(_with_argument(sdl, "Query", "gpuTypes", "limit: Int"))
+
+    status = schema_diff.main(["--old", str(SDL), "--new", str(new)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "Breaking changes (0):\n" in out
+    dangerous, additions = out.split("Dangerous changes", 1)[1].split("Non-breaking additions", 1)
+    # PodStatus reaches responses, where a new value is news to old clients
+    assert "  VALUE_ADDED_TO_ENUM: HIBERNATING was added to enum type PodStatus.\n" in dangerous
+    assert "SPOT" not in dangerous and "OPTIONAL_" not in dangerous  # listed as additions
+    assert "Operations that no longer validate (0 files):" in dangerous
+    expected = [
+        "OPERATION_ADDED: mutation podReset(input: PodStopInput!): Pod was added.",
+        "OPERATION_ADDED: query podLogs(podId: String!, tail: Int): [String] was added.",
+        "TYPE_ADDED: PodLog was added (object type).",
+        "FIELD_ADDED: EndpointInput.idleTimeoutMs was added (optional, Int).",
+        "FIELD_ADDED: Pod.lastBilledAt was added (DateTime).",
+        "ARGUMENT_ADDED: Query.gpuTypes: optional argument limit (Int) was added.",
+        "ENUM_VALUE_ADDED: SPOT was added to CloudTypeEnum.",
+        "DIRECTIVE_ADDED: @cached was added.",
+    ]
+    assert additions.splitlines() == [f" ({len(expected)}):", *(f"  {e}" for e in expected)]
+
+
+def test_graphql_schema_diff_keeps_what_a_request_must_now_send_breaking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    new = tmp_path / "new.graphql"
+    sdl = SDL.read_text(encoding="utf-8") + "extend input EndpointInput { region: String! }\n"
+    new.write_text(_with_argument(sdl, "Query", "gpuTypes", "region: String!"))
+
+    assert schema_diff.main(["--old", str(SDL), "--new", str(new)]) == 1
+    out = capsys.readouterr().out
+    breaking, additions = out.split("Non-breaking additions", 1)
+    assert (
+        "REQUIRED_INPUT_FIELD_ADDED: A required field region on input type EndpointInput"
+        in breaking
+    )
+    assert "REQUIRED_ARG_ADDED: A required arg region on Query.gpuTypes was added." in breaking
+    assert additions.splitlines() == [" (0):"]
 
 
 def test_schema_diff_refuses_an_unreadable_schema(
