@@ -654,7 +654,7 @@ def report(outcomes: list[Outcome], url: str, total: int) -> tuple[list[str], in
     if drifted:
         lines.append(
             f"Drift: {len(drifted)} of {total} operations use what {url} does not accept "
-            f"({len(distinct)} distinct findings):"
+            f"({len(distinct)} distinct finding{'s' if len(distinct) > 1 else ''}):"
         )
         lines += (
             f"  {finding} [in {n} operation{'s' if n > 1 else ''}]"
