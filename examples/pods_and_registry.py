@@ -59,20 +59,21 @@ def main() -> None:
                 container_disk_in_gb=20,
                 container_registry_auth_id=auth.id,
             )
-            pod = rp.graphql.create_pod(input=deploy).pod_find_and_deploy_on_demand
-            if pod is None:
+            created = rp.graphql.create_pod(input=deploy).pod_find_and_deploy_on_demand
+            if created is None:
                 raise SystemExit("RunPod accepted the deployment but returned no pod")
-            pod_id = pod.id
-            print(f"pod {pod_id}: {pod.desired_status.value}")
+            pod_id = created.id
+            print(f"pod {pod_id}: {created.desired_status.value}")  # GraphQL's model
 
+            # rp.pods answers with REST v2's Pod: a lifecycle status and its actions.
             pod = rp.pods.wait_until_running(pod_id, timeout=900)
-            print(f"pod {pod_id}: {pod.desired_status.value} at ${pod.cost_per_hr:.2f}/h")
+            print(f"pod {pod_id}: {pod.status.value} at ${pod.cost:.2f}/h")
             rp.pods.stop(pod_id)
             pod = rp.pods.wait_until_stopped(pod_id, timeout=300)
-            print(f"pod {pod_id}: {pod.desired_status.value}")
+            print(f"pod {pod_id}: {pod.status.value}")
             rp.pods.resume(pod_id, gpu_count=1)
             pod = rp.pods.wait_until_running(pod_id, timeout=900)
-            print(f"pod {pod_id}: {pod.desired_status.value} again")
+            print(f"pod {pod_id}: {pod.status.value} again")
 
             new_password = os.environ.get("REGISTRY_NEW_PASSWORD")
             if new_password:  # rotate the stored password in place

@@ -3,6 +3,11 @@
 Read-only and the same for every account. GPU prices and stock depend on what is asked
 for (how many GPUs, which cloud, which data center, which CUDA version): the keyword
 filters of `gpu_types`, `gpu_type` and `gpu_availability` say it.
+
+`gpus`, `cpus` and `data_centers_available` read REST v2's catalogue with availability
+(HIGH, MEDIUM, LOW, NONE per type and per data center) and answer with its models; v2
+filters only by a few query parameters, so the rest (in stock, memory, a data center)
+is applied here, on the answer.
 """
 
 from __future__ import annotations
@@ -25,6 +30,16 @@ from runpod_typed._control import (
 from runpod_typed._errors import CpuFlavorNotFound, DataCenterNotFound, GpuTypeNotFound
 from runpod_typed._flow import Flow
 from runpod_typed._generated.graphql import input_types as inputs
+from runpod_typed._generated.rest.models import (
+    AvailabilityLevel,
+    CatalogInclude,
+    CpuType,
+    DataCenter,
+    DataCenterInclude,
+    GpuCloudFilter,
+    GpuType,
+)
+from runpod_typed._generated.rest.types import UNSET
 
 if TYPE_CHECKING:
     from runpod_typed._generated.graphql import (
@@ -42,6 +57,21 @@ __all__ = ["AsyncCatalog", "Catalog", "CatalogFlows"]
 def _price_filter(**fields: Any) -> inputs.GpuLowestPriceInput | None:
     chosen = given(fields)
     return inputs.GpuLowestPriceInput(**chosen) if chosen else None
+
+
+def _offered(
+    availability: AvailabilityLevel | Any,
+    places: Any,
+    in_stock: bool,
+    data_center_id: str | None,
+) -> bool:
+    """Whether a v2 catalogue entry passes the client-side filters."""
+    if data_center_id is not None:
+        where = [p for p in places or () if p.id == data_center_id]
+        if not where:
+            return False
+        availability = where[0].availability
+    return not in_stock or availability not in (AvailabilityLevel.NONE, UNSET)
 
 
 class CatalogFlows(ResourceFlows):
@@ -166,6 +196,65 @@ class CatalogFlows(ResourceFlows):
         answer = yield from self.graphql.country_codes()
         return present(answer.country_codes)
 
+    # -- REST v2: the catalogue with availability, filtered client-side ----------------
+
+    def gpus(
+        self,
+        *,
+        gpu_count: int = 1,
+        cloud: GpuCloudFilter | None = None,
+        min_cuda_version: str | None = None,
+        in_stock: bool = True,
+        min_memory_gb: int | None = None,
+        data_center_id: str | None = None,
+    ) -> Flow[list[GpuType]]:
+        """GPU types with their availability for `gpu_count` GPUs, cheapest (secure price)
+        first (community price for community-only types); `in_stock` keeps those with some, `min_memory_gb` and `data_center_id`
+        (availability there) filter further."""
+        answer = yield from self.rest.list_gpu_types(
+            include=[CatalogInclude.AVAILABILITY],
+            count=gpu_count,
+            cloud=UNSET if cloud is None else cloud,
+            min_cuda_version=UNSET if min_cuda_version is None else min_cuda_version,
+        )
+        gpus = [
+            gpu
+            for gpu in answer.gpus
+            if _offered(gpu.availability, gpu.data_centers, in_stock, data_center_id)
+            and (min_memory_gb is None or gpu.memory >= min_memory_gb)
+        ]
+        return sorted(gpus, key=lambda gpu: gpu.price.secure if gpu.secure else gpu.price.community)
+
+    def cpus(
+        self,
+        *,
+        vcpu_count: int | None = None,
+        in_stock: bool = True,
+        data_center_id: str | None = None,
+    ) -> Flow[list[CpuType]]:
+        """CPU types with their availability (for `vcpu_count` vCPUs), filtered as `gpus`."""
+        answer = yield from self.rest.list_cpu_types(
+            include=[CatalogInclude.AVAILABILITY],
+            vcpu_count=UNSET if vcpu_count is None else vcpu_count,
+        )
+        return [
+            cpu
+            for cpu in answer.cpus
+            if _offered(cpu.availability, cpu.data_centers, in_stock, data_center_id)
+        ]
+
+    def data_centers_available(self, *, gpu_type_id: str | None = None) -> Flow[list[DataCenter]]:
+        """Data centers with the availability of each GPU and CPU type there; with
+        `gpu_type_id`, only those where that GPU is in stock."""
+        answer = yield from self.rest.list_data_centers(
+            include=[DataCenterInclude.GPU_AVAILABILITY, DataCenterInclude.CPU_AVAILABILITY]
+        )
+        return [
+            place
+            for place in answer.data_centers
+            if gpu_type_id is None or _offered(UNSET, place.gpu_availability, True, gpu_type_id)
+        ]
+
 
 class Catalog(SyncNamespace[CatalogFlows]):
     """`rp.catalog`: GPU and CPU types, CPU flavors, data centers, country codes, stock."""
@@ -180,6 +269,9 @@ class Catalog(SyncNamespace[CatalogFlows]):
     data_centers = helper(CatalogFlows.data_centers)
     data_center = helper(CatalogFlows.data_center)
     country_codes = helper(CatalogFlows.country_codes)
+    gpus = helper(CatalogFlows.gpus)
+    cpus = helper(CatalogFlows.cpus)
+    data_centers_available = helper(CatalogFlows.data_centers_available)
 
 
 class AsyncCatalog(AsyncNamespace[CatalogFlows]):
@@ -195,3 +287,6 @@ class AsyncCatalog(AsyncNamespace[CatalogFlows]):
     data_centers = async_helper(CatalogFlows.data_centers)
     data_center = async_helper(CatalogFlows.data_center)
     country_codes = async_helper(CatalogFlows.country_codes)
+    gpus = async_helper(CatalogFlows.gpus)
+    cpus = async_helper(CatalogFlows.cpus)
+    data_centers_available = async_helper(CatalogFlows.data_centers_available)

@@ -39,6 +39,7 @@ from runpod_typed._transport import Transport
 
 if TYPE_CHECKING:
     from runpod_typed._account import Account, AsyncAccount
+    from runpod_typed._billing import AsyncBilling, Billing
     from runpod_typed._catalog import AsyncCatalog, Catalog
     from runpod_typed._clusters import AsyncClusters, Clusters
     from runpod_typed._endpoints import AsyncEndpoints, Endpoints
@@ -333,66 +334,76 @@ class Runpod(_ClientBase):
 
     @cached_property
     def pods(self) -> Pods:
-        """Pod helpers: create, edit, stop, resume, terminate, wait until running."""
+        """Pod helpers (REST v2; GraphQL for spot pods): create, get, list, edit, start,
+        stop, restart, resume, terminate, wait until running, logs."""
         from runpod_typed._pods import PodFlows, Pods
+        from runpod_typed._sse import iterate_events_sync
 
-        return Pods(PodFlows(self._graphql_flows, self.polling), self._drive)
+        flows = PodFlows(self._graphql_flows, self.polling, self._rest_flows)
+        return Pods(flows, self._drive, lambda flow: iterate_events_sync(self._http, flow))
+
+    @cached_property
+    def billing(self) -> Billing:
+        """Spending per time bucket (REST v2): account, pods, volumes, serverless, clusters."""
+        from runpod_typed._billing import Billing, BillingFlows
+
+        return Billing(BillingFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def endpoints(self) -> Endpoints:
         """Serverless endpoint management: list, get, create, update, delete."""
         from runpod_typed._endpoints import EndpointFlows, Endpoints
 
-        return Endpoints(EndpointFlows(self._graphql_flows), self._drive)
+        return Endpoints(EndpointFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def templates(self) -> Templates:
         """Templates: list, get, create, update, delete."""
         from runpod_typed._templates import TemplateFlows, Templates
 
-        return Templates(TemplateFlows(self._graphql_flows), self._drive)
+        return Templates(TemplateFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def volumes(self) -> Volumes:
         """Network volumes: list, get, create, update, delete."""
         from runpod_typed._volumes import VolumeFlows, Volumes
 
-        return Volumes(VolumeFlows(self._graphql_flows), self._drive)
+        return Volumes(VolumeFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def registries(self) -> Registries:
         """Container registry credentials: list, get, create, update, delete."""
         from runpod_typed._registries import Registries, RegistryFlows
 
-        return Registries(RegistryFlows(self._graphql_flows), self._drive)
+        return Registries(RegistryFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def secrets(self) -> Secrets:
         """Secrets: list, get, create, delete."""
         from runpod_typed._secrets import SecretFlows, Secrets
 
-        return Secrets(SecretFlows(self._graphql_flows), self._drive)
+        return Secrets(SecretFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def clusters(self) -> Clusters:
         """Instant clusters: create, delete."""
         from runpod_typed._clusters import ClusterFlows, Clusters
 
-        return Clusters(ClusterFlows(self._graphql_flows), self._drive)
+        return Clusters(ClusterFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def catalog(self) -> Catalog:
         """GPU and CPU types, CPU flavors, data centers and stock."""
         from runpod_typed._catalog import Catalog, CatalogFlows
 
-        return Catalog(CatalogFlows(self._graphql_flows), self._drive)
+        return Catalog(CatalogFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def account(self) -> Account:
         """The account: the user and its settings."""
         from runpod_typed._account import Account, AccountFlows
 
-        return Account(AccountFlows(self._graphql_flows), self._drive)
+        return Account(AccountFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     def _drive(self, flow: Flow[T], *, deadline: Deadline | None = None) -> T:
         return run_sync(self._http, flow, deadline=deadline)
@@ -466,56 +477,64 @@ class AsyncRunpod(_ClientBase):
     @cached_property
     def pods(self) -> AsyncPods:
         from runpod_typed._pods import AsyncPods, PodFlows
+        from runpod_typed._sse import iterate_events_async
 
-        return AsyncPods(PodFlows(self._graphql_flows, self.polling), self._drive)
+        flows = PodFlows(self._graphql_flows, self.polling, self._rest_flows)
+        return AsyncPods(flows, self._drive, lambda flow: iterate_events_async(self._http, flow))
+
+    @cached_property
+    def billing(self) -> AsyncBilling:
+        from runpod_typed._billing import AsyncBilling, BillingFlows
+
+        return AsyncBilling(BillingFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def endpoints(self) -> AsyncEndpoints:
         from runpod_typed._endpoints import AsyncEndpoints, EndpointFlows
 
-        return AsyncEndpoints(EndpointFlows(self._graphql_flows), self._drive)
+        return AsyncEndpoints(EndpointFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def templates(self) -> AsyncTemplates:
         from runpod_typed._templates import AsyncTemplates, TemplateFlows
 
-        return AsyncTemplates(TemplateFlows(self._graphql_flows), self._drive)
+        return AsyncTemplates(TemplateFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def volumes(self) -> AsyncVolumes:
         from runpod_typed._volumes import AsyncVolumes, VolumeFlows
 
-        return AsyncVolumes(VolumeFlows(self._graphql_flows), self._drive)
+        return AsyncVolumes(VolumeFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def registries(self) -> AsyncRegistries:
         from runpod_typed._registries import AsyncRegistries, RegistryFlows
 
-        return AsyncRegistries(RegistryFlows(self._graphql_flows), self._drive)
+        return AsyncRegistries(RegistryFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def secrets(self) -> AsyncSecrets:
         from runpod_typed._secrets import AsyncSecrets, SecretFlows
 
-        return AsyncSecrets(SecretFlows(self._graphql_flows), self._drive)
+        return AsyncSecrets(SecretFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def clusters(self) -> AsyncClusters:
         from runpod_typed._clusters import AsyncClusters, ClusterFlows
 
-        return AsyncClusters(ClusterFlows(self._graphql_flows), self._drive)
+        return AsyncClusters(ClusterFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def catalog(self) -> AsyncCatalog:
         from runpod_typed._catalog import AsyncCatalog, CatalogFlows
 
-        return AsyncCatalog(CatalogFlows(self._graphql_flows), self._drive)
+        return AsyncCatalog(CatalogFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     @cached_property
     def account(self) -> AsyncAccount:
         from runpod_typed._account import AccountFlows, AsyncAccount
 
-        return AsyncAccount(AccountFlows(self._graphql_flows), self._drive)
+        return AsyncAccount(AccountFlows(self._graphql_flows, self._rest_flows), self._drive)
 
     def _drive(self, flow: Flow[T], *, deadline: Deadline | None = None) -> Awaitable[T]:
         return run_async(self._http, flow, deadline=deadline)

@@ -11,15 +11,30 @@ signature (a `ParamSpec`), so type checkers and IDEs see `rp.templates.get(templ
 
 What every resource shares lives here too: RunPod's "not found" answer turned into the
 resource's `ResourceNotFound` subclass, looking an object up by id in a list, and
-unwrapping an answer RunPod must give. Which API a helper uses (GraphQL today, REST v2
-where it covers the operation) is the flow's business: its signature does not change.
+unwrapping an answer RunPod must give. Which API a helper uses (REST v2 where it covers
+the operation, GraphQL where it does not: docs/ARCHITECTURE.md has the table) is the
+flow's business: its signature does not change. A v2 404 and GraphQL's "not found"
+become the same `ResourceNotFound` subclass.
+
+Log streams are helpers too: a flow method returning `Events[X]` (the generated
+event-stream flow) is declared with `stream_helper` / `async_stream_helper`, and the
+namespace hands it to the client's SSE driver: an `Iterator[X]` / `AsyncIterator[X]`
+whose end (leaving the loop, `close()`, `aclose()`) closes the connection.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
@@ -36,8 +51,10 @@ from typing_extensions import ParamSpec, Self
 
 from runpod_typed._deadline import Deadline
 from runpod_typed._errors import (
+    ConfigurationError,
     GraphQLError,
     InvalidRequestError,
+    NotFoundError,
     ResourceNotFound,
     RunpodError,
 )
@@ -47,6 +64,7 @@ from runpod_typed._graphql import says_not_found
 
 if TYPE_CHECKING:
     from runpod_typed._generated.graphql.flows import RunpodGraphQLFlows
+    from runpod_typed._generated.rest.flows import RestFlows
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -72,6 +90,25 @@ class AsyncDrive(Protocol):
     """Runs a flow to its result with async I/O, every request and sleep within `deadline`."""
 
     def __call__(self, flow: Flow[T], /, *, deadline: Deadline | None = None) -> Awaitable[T]: ...
+
+
+class Iterate(Protocol):
+    """Runs an event-stream flow with blocking I/O, handing out what it emits."""
+
+    def __call__(self, flow: Generator[Any, Any, None], /) -> Iterator[Any]: ...
+
+
+class AsyncIterate(Protocol):
+    """Runs an event-stream flow with async I/O, handing out what it emits."""
+
+    def __call__(self, flow: Generator[Any, Any, None], /) -> AsyncIterator[Any]: ...
+
+
+@dataclass(frozen=True)
+class Events(Generic[T]):
+    """An event-stream flow (a v2 log stream) that emits `T`s: a `stream_helper`'s flow."""
+
+    flow: Generator[Any, Any, None]
 
 
 @dataclass(frozen=True)
@@ -126,16 +163,29 @@ class ResourceFlows:
     #: What a missing object of this resource raises.
     not_found: ClassVar[type[ResourceNotFound]] = ResourceNotFound
 
-    def __init__(self, graphql: RunpodGraphQLFlows[Effect]) -> None:
+    def __init__(
+        self, graphql: RunpodGraphQLFlows[Effect], rest: RestFlows[Effect] | None = None
+    ) -> None:
         self.graphql = graphql
+        self._rest = rest
+
+    @property
+    def rest(self) -> RestFlows[Effect]:
+        """The generated REST v2 flows (the client gives them; a bare test may not)."""
+        if self._rest is None:
+            raise ConfigurationError(f"{type(self).__name__} was built without REST v2 flows")
+        return self._rest
 
     def missing(self, resource_id: str, doing: str = "") -> ResourceNotFound:
         return missing(self.not_found, resource_id, doing)
 
     def about(self, resource_id: str, operation: Flow[T], doing: str = "") -> Flow[T]:
-        """Run one operation on an object; RunPod's "not found" answer becomes `not_found`."""
+        """Run one operation on an object; RunPod's "not found" answer (GraphQL's, or a v2
+        404) becomes `not_found`."""
         try:
             return (yield from operation)
+        except NotFoundError as exc:
+            raise self.missing(resource_id, doing) from exc
         except GraphQLError as exc:
             if not says_not_found(exc):
                 raise
@@ -169,9 +219,10 @@ def answered(value: V | None, what: str) -> V:
 class SyncNamespace(Generic[F]):
     """A blocking namespace (`rp.templates`): its `helper` attributes run `F`'s flows."""
 
-    def __init__(self, flows: F, drive: Drive) -> None:
+    def __init__(self, flows: F, drive: Drive, iterate: Iterate | None = None) -> None:
         self._flows = flows
         self._drive = drive
+        self._iterate = iterate
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
@@ -180,33 +231,40 @@ class SyncNamespace(Generic[F]):
 class AsyncNamespace(Generic[F]):
     """An async namespace: its `async_helper` attributes await `F`'s flows."""
 
-    def __init__(self, flows: F, drive: AsyncDrive) -> None:
+    def __init__(self, flows: F, drive: AsyncDrive, iterate: AsyncIterate | None = None) -> None:
         self._flows = flows
         self._drive = drive
+        self._iterate = iterate
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
 
-def _result(annotation: object) -> object:
-    """What a flow's return annotation ("Flow[X]", "Timed[X]") says the helper returns: X."""
-    if isinstance(annotation, str):
+def _result(annotation: object, iterator: str) -> object:
+    """What a flow's return annotation ("Flow[X]", "Timed[X]", "Events[X]") says the
+    helper returns: X (an `iterator` of X for events)."""
+    if isinstance(annotation, str) and annotation.endswith("]"):
         for wrapper in ("Flow[", "Timed["):
-            if annotation.startswith(wrapper) and annotation.endswith("]"):
+            if annotation.startswith(wrapper):
                 return annotation[len(wrapper) : -1]
+        if annotation.startswith("Events["):
+            return f"{iterator}[{annotation[len('Events[') : -1]}]"
     return annotation
 
 
 class _Helper(Generic[F, P, T]):
-    """What `helper` and `async_helper` share: the flow method and how it is presented."""
+    """What the helper descriptors share: the flow method and how it is presented."""
 
-    def __init__(self, flow: Callable[Concatenate[F, P], Flow[T] | Timed[T]]) -> None:
+    #: What a stream helper hands out ("Iterator", "AsyncIterator").
+    iterator: ClassVar[str] = "Iterator"
+
+    def __init__(self, flow: Callable[Concatenate[F, P], Any]) -> None:
         self._flow = flow
         self.__doc__ = flow.__doc__
         signature = inspect.signature(flow)
         self._signature = signature.replace(
             parameters=list(signature.parameters.values())[1:],
-            return_annotation=_result(signature.return_annotation),
+            return_annotation=_result(signature.return_annotation, self.iterator),
         )
         self._name = flow.__name__
 
@@ -224,6 +282,9 @@ class _Helper(Generic[F, P, T]):
 class helper(_Helper[F, P, T]):
     """A blocking namespace's method that runs one of the resource's flows."""
 
+    def __init__(self, flow: Callable[Concatenate[F, P], Flow[T] | Timed[T]]) -> None:
+        super().__init__(flow)
+
     @overload
     def __get__(self, namespace: None, owner: type) -> Self: ...
     @overload
@@ -234,7 +295,7 @@ class helper(_Helper[F, P, T]):
         flow, drive, flows = self._flow, namespace._drive, namespace._flows
 
         def call(*args: P.args, **kwargs: P.kwargs) -> T:
-            made = flow(flows, *args, **kwargs)
+            made: Flow[T] | Timed[T] = flow(flows, *args, **kwargs)
             if isinstance(made, Timed):
                 return drive(made.flow, deadline=made.deadline)
             return drive(made)
@@ -246,6 +307,9 @@ class helper(_Helper[F, P, T]):
 class async_helper(_Helper[F, P, T]):
     """An async namespace's method that awaits one of the resource's flows."""
 
+    def __init__(self, flow: Callable[Concatenate[F, P], Flow[T] | Timed[T]]) -> None:
+        super().__init__(flow)
+
     @overload
     def __get__(self, namespace: None, owner: type) -> Self: ...
     @overload
@@ -256,10 +320,69 @@ class async_helper(_Helper[F, P, T]):
         flow, drive, flows = self._flow, namespace._drive, namespace._flows
 
         async def call(*args: P.args, **kwargs: P.kwargs) -> T:
-            made = flow(flows, *args, **kwargs)
+            made: Flow[T] | Timed[T] = flow(flows, *args, **kwargs)
             if isinstance(made, Timed):
                 return await drive(made.flow, deadline=made.deadline)
             return await drive(made)
+
+        self._present(call, namespace)
+        return call
+
+
+def _iterate(namespace: SyncNamespace[Any] | AsyncNamespace[Any]) -> Any:
+    if namespace._iterate is None:
+        raise ConfigurationError(f"{namespace!r} was built without an event-stream driver")
+    return namespace._iterate
+
+
+class stream_helper(_Helper[F, P, T]):
+    """A blocking namespace's method that follows an event stream: an `Iterator[T]`."""
+
+    def __init__(self, flow: Callable[Concatenate[F, P], Events[T]]) -> None:
+        super().__init__(flow)
+
+    @overload
+    def __get__(self, namespace: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, namespace: SyncNamespace[F], owner: type) -> Callable[P, Iterator[T]]: ...
+    def __get__(self, namespace: SyncNamespace[F] | None, owner: type) -> Any:
+        if namespace is None:
+            return self
+        flow, flows = self._flow, namespace._flows
+
+        def call(*args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
+            events: Events[T] = flow(flows, *args, **kwargs)
+            iterator: Iterator[T] = _iterate(namespace)(events.flow)
+            return iterator
+
+        self._present(call, namespace)
+        return call
+
+
+class async_stream_helper(_Helper[F, P, T]):
+    """An async namespace's method that follows an event stream: an `AsyncIterator[T]`
+    (an async generator: `contextlib.aclosing` closes it at once when left early)."""
+
+    iterator = "AsyncIterator"
+
+    def __init__(self, flow: Callable[Concatenate[F, P], Events[T]]) -> None:
+        super().__init__(flow)
+
+    @overload
+    def __get__(self, namespace: None, owner: type) -> Self: ...
+    @overload
+    def __get__(
+        self, namespace: AsyncNamespace[F], owner: type
+    ) -> Callable[P, AsyncIterator[T]]: ...
+    def __get__(self, namespace: AsyncNamespace[F] | None, owner: type) -> Any:
+        if namespace is None:
+            return self
+        flow, flows = self._flow, namespace._flows
+
+        def call(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
+            events: Events[T] = flow(flows, *args, **kwargs)
+            iterator: AsyncIterator[T] = _iterate(namespace)(events.flow)
+            return iterator
 
         self._present(call, namespace)
         return call

@@ -222,6 +222,23 @@ class PodNotFound(ResourceNotFound):
         self.pod_id = pod_id
 
 
+class PodFailed(RunpodError):
+    """A pod that was waited for went to ERROR (its container could not start).
+
+    `pod_id` names it, `status` is the status it was last seen in (``"ERROR"``),
+    `actions` what RunPod still allows on it (restart, stop, terminate), and `pod` the
+    last `Pod` read (REST v2's model). Raised by `rp.pods.wait_until_running`, which
+    stops polling at once instead of waiting for its timeout.
+    """
+
+    def __init__(self, message: str, *, pod_id: str, status: str, pod: Any = None) -> None:
+        super().__init__(message)
+        self.pod_id = pod_id
+        self.status = status
+        self.pod = pod
+        self.actions: list[str] = [str(a) for a in getattr(pod, "actions", None) or []]
+
+
 class TemplateNotFound(ResourceNotFound):
     """No template with this id among the account's templates."""
 

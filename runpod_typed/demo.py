@@ -223,15 +223,15 @@ def control_plane(rp: Runpod, target: Target) -> None:
         container_disk_in_gb=20,
         env={"HELLO": "world"},
     )
-    step("created", pod.id, f"{pod.desired_status.value} on {gpu.display_name}")
+    step("created", pod.id, f"{pod.status.value} on {gpu.display_name}")
     pod = rp.pods.wait_until_running(pod.id, polling=WATCH, timeout=600)
-    step("running", pod.id, f"{pod.desired_status.value} at ${pod.cost_per_hr:.2f}/h")
+    step("running", pod.id, f"{pod.status.value} at ${pod.cost:.2f}/h")
     rp.pods.stop(pod.id)
     pod = rp.pods.wait_until_stopped(pod.id, polling=WATCH, timeout=600)
-    step("stopped", pod.id, pod.desired_status.value)
+    step("stopped", pod.id, pod.status.value)
     rp.pods.terminate(pod.id)
     try:
-        state = rp.pods.get(pod.id).desired_status.value
+        state = rp.pods.get(pod.id).status.value
     except LookupError:  # RunPod may forget a terminated pod at once
         state = "gone"
     step("terminated", pod.id, state)

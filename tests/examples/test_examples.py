@@ -87,6 +87,34 @@ def test_pods_and_registry(examples_emulator: RunningEmulator) -> None:
     assert lines[-1].endswith(": deleted")
 
 
+def test_provision_pod(examples_emulator: RunningEmulator) -> None:
+    out = run_example(examples_emulator, "provision_pod", "unused")
+    lines = out.splitlines()
+    assert lines[0].startswith("trying NVIDIA ") and lines[0].endswith(("HIGH)", "MEDIUM)", "LOW)"))
+    states = [line.split(": ", 1)[1] for line in lines if line.startswith("pod ")]
+    assert states[0] in ("PROVISIONING", "STARTING") and states[1].startswith("RUNNING at $")
+    logs = [line for line in lines if line.startswith("log [")]
+    assert len(logs) == 3 and logs[0].startswith("log [system] Pod ")
+    assert states[-1] == "terminated"
+
+
+def test_provision_pod_fails_fast_on_a_pod_that_cannot_start(
+    examples_emulator: RunningEmulator,
+) -> None:
+    image = "runpod-emulator/fails-to-start:1"
+    out = run_example(examples_emulator, "provision_pod", "unused", image, "2")
+    assert "ERROR, actions ['stop', 'restart', 'terminate']" in out
+    assert out.splitlines()[-1].endswith(": terminated")
+
+
+def test_deploy_endpoint(examples_emulator: RunningEmulator) -> None:
+    out = run_example(examples_emulator, "deploy_endpoint", "unused")
+    lines = out.splitlines()
+    assert lines[0].startswith("template deploy-endpoint-example: ")
+    assert lines[2] == "job output: hello from the endpoint"
+    assert lines[-2].endswith(": deleted") and lines[-1].endswith(": deleted")
+
+
 def test_worker_file_served_both_ways() -> None:
     """examples/worker_file/: the unchanged worker file as a worker process (the official
     runtime in .official-venv), then in-process in .official-venv's interpreter."""

@@ -1,4 +1,8 @@
-"""rp.graphql and rp.pods against the emulator's control plane, sync and async."""
+"""rp.graphql and rp.pods against the emulator's control plane, sync and async.
+
+rp.pods answers with REST v2's `Pod` (tests/integration/test_control_plane_pods.py has
+the rest of the re-routed helpers: actions, logs, fail-fast, spot pods, cross-plane).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,17 @@ from typing import Any
 import pytest
 
 from runpod_typed import (
+    APIStatusError,
     AsyncRunpod,
     GraphQLError,
+    NotFoundError,
     PodNotFound,
     PollingOptions,
     Runpod,
     WaitTimeout,
 )
-from runpod_typed.graphql import CloudTypeEnum, PodStatus
+from runpod_typed.graphql import CloudTypeEnum
+from runpod_typed.rest import PodStatus
 
 FAST = PollingOptions(first_delay=0.02, max_delay=0.1)
 
@@ -47,7 +54,7 @@ def test_pod_lifecycle(rp: Runpod) -> None:
     assert running.runtime is not None
     assert pod.id in [p.id for p in rp.pods.list()]
     rp.pods.stop(pod.id)
-    assert rp.pods.wait_until_stopped(pod.id, timeout=10).desired_status is PodStatus.EXITED
+    assert rp.pods.wait_until_stopped(pod.id, timeout=10).status is PodStatus.EXITED
     rp.pods.resume(pod.id, gpu_count=1)
     rp.pods.wait_until_running(pod.id, timeout=10)
     rp.pods.terminate(pod.id)
@@ -55,21 +62,24 @@ def test_pod_lifecycle(rp: Runpod) -> None:
         rp.pods.wait_until_running(pod.id, timeout=10)
 
 
-def test_an_unknown_pod_is_pod_not_found_not_a_bare_graphql_error(rp: Runpod) -> None:
+def test_an_unknown_pod_is_pod_not_found_not_a_bare_status_error(rp: Runpod) -> None:
     with pytest.raises(PodNotFound) as caught:
         rp.pods.get("missing")
     assert caught.value.pod_id == "missing"
-    assert isinstance(caught.value.__cause__, GraphQLError)  # RunPod's own answer is kept
-    for call in (rp.pods.stop, rp.pods.resume, rp.pods.terminate):
+    assert isinstance(caught.value.__cause__, NotFoundError)  # RunPod's own answer is kept
+    for call in (rp.pods.stop, rp.pods.start, rp.pods.restart, rp.pods.resume, rp.pods.terminate):
         with pytest.raises(PodNotFound, match="no pod with id 'missing'"):
             call("missing")
 
 
-def test_unavailable_gpu_is_graphql_error_with_path(rp: Runpod) -> None:
-    with pytest.raises(GraphQLError) as caught:
+def test_unavailable_gpu_is_v2s_refusal_with_runpods_message(rp: Runpod) -> None:
+    with pytest.raises(APIStatusError) as caught:
         rp.pods.create(name="x", image_name="img", gpu_type_id="NVIDIA H100 NVL")
-    assert caught.value.errors[0]["path"] == ["podFindAndDeployOnDemand"]
-    assert "no longer any instances" in caught.value.messages[0]
+    assert caught.value.status_code == 422
+    assert "POST /v2/pods (createPod)" in str(caught.value)
+    assert "no longer any instances" in str(caught.value)
+    with pytest.raises(GraphQLError):  # a spot pod goes through GraphQL: its error kind
+        rp.pods.create(name="x", image_name="img", gpu_type_id="NVIDIA H100 NVL", bid_per_gpu=0.1)
 
 
 def test_wait_until_running_times_out(runpod_emulator_factory: Any) -> None:

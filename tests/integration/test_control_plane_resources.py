@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from runpod_typed import (
+    APIStatusError,
     AsyncRunpod,
     ClusterNotFound,
     CpuFlavorNotFound,
@@ -394,8 +395,9 @@ async def test_clusters(rp: Plane) -> None:
     pods = [pod for pod in cluster.pods or [] if pod]
     assert [pod.cluster_ip for pod in pods] == ["10.65.0.2", "10.65.0.3"]
     assert all(pod.gpu_count == 8 for pod in pods)
-    first = await rp.pods.get(pods[0].id)
-    assert first.cluster_ip == "10.65.0.2"
+    first = await rp.pods.get(pods[0].id)  # REST v2's Pod: its cluster and IP in it
+    assert first.cluster and first.cluster.id == cluster.id
+    assert first.cluster.ip == "10.65.0.2"
     await rp.clusters.delete(cluster.id)
     with pytest.raises(PodNotFound):
         await rp.pods.wait_until_running(pods[0].id, timeout=10)
@@ -447,12 +449,22 @@ async def test_pod_edit(rp: Plane) -> None:
         container_registry_auth_id=auth.id,
         volume_in_gb=30,
     )
-    assert (edited.image_name, edited.env, edited.ports) == ("img:2", ["A=1"], "8888/http,22/tcp")
-    assert edited.container_registry_auth_id == auth.id
+    assert (edited.image, edited.env.additional_properties, edited.ports) == (
+        "img:2",
+        {"A": "1"},
+        ["8888/http", "22/tcp"],
+    )
+    assert edited.registry == auth.id
+    assert edited.mounts.persistent and edited.mounts.persistent.size == 30
     running = await rp.pods.wait_until_running(pod.id, timeout=10)  # it restarted
-    assert running.image_name == "img:2"
-    with pytest.raises(GraphQLError, match="only grow"):
-        await rp.pods.edit(pod.id, volume_in_gb=1)
+    assert running.image == "img:2"
+    renamed = await rp.pods.update(pod.id, name="renamed", locked=True)
+    assert (renamed.name, renamed.locked) == ("renamed", True)
+    await rp.pods.edit(pod.id, locked=False)
+    with pytest.raises(APIStatusError, match="only grow"):
+        await rp.pods.edit(pod.id, volume_in_gb=20)
+    with pytest.raises(APIStatusError, match=r"body.mounts.persistent.size: must be at least 10"):
+        await rp.pods.edit(pod.id, volume_in_gb=1)  # v2's check, by field name
     with pytest.raises(PodNotFound, match="no pod with id 'missing' to edit"):
         await rp.pods.edit("missing", image_name="x")
 

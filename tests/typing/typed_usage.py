@@ -62,11 +62,24 @@ def client_options() -> None:
 
 
 def control_plane(rp: Runpod) -> None:
-    from runpod_typed.graphql import CloudTypeEnum, PodFields, PodFilter, PodStatus
+    from runpod_typed import PodFailed
+    from runpod_typed.graphql import CloudTypeEnum, PodFields, PodFilter
+    from runpod_typed.rest import ListPodBillingResponse, LogEvent, Pod, PodAction, PodStatus
 
     pod = rp.pods.create(name="x", image_name="img", cloud_type=CloudTypeEnum.SECURE)
-    assert_type(pod, PodFields)
-    assert_type(pod.desired_status, PodStatus)
+    assert_type(pod, Pod)  # REST v2's model: lifecycle status and actions
+    assert_type(pod.status, PodStatus)
+    assert_type(pod.actions, list[PodAction])
+    assert_type(rp.pods.list(), list[Pod])
+    assert_type(rp.pods.start(pod.id), Pod)
+    assert_type(rp.pods.restart(pod.id), Pod)
+    assert_type(rp.pods.update(pod.id, name="y", locked=True), Pod)
+    assert_type(rp.pods.logs(pod.id, tail=10), Iterator[LogEvent])
+    assert_type(rp.billing.pods(pod_id=pod.id), ListPodBillingResponse)
+    try:
+        rp.pods.wait_until_running(pod.id)
+    except PodFailed as failed:
+        assert_type(failed.status, str)
     assert_type(rp.graphql.pod(input=PodFilter(pod_id=pod.id)).pod, PodFields | None)
 
 
@@ -82,12 +95,12 @@ def control_plane_namespaces(rp: Runpod) -> None:
         GpuTypesGpuTypes,
         LowestPriceFields,
         NetworkVolumeFields,
-        PodFields,
         RegistryAuthFields,
         SecretFields,
         TemplateFields,
         UserFields,
     )
+    from runpod_typed.rest import Pod
 
     template = rp.templates.create(name="t", image_name="img", is_serverless=True, env={"A": "1"})
     assert_type(template, TemplateFields)
@@ -120,7 +133,7 @@ def control_plane_namespaces(rp: Runpod) -> None:
     assert_type(rp.catalog.cpu_flavor("cpu3c"), CpuFlavorFields)
     assert_type(rp.catalog.cpu_availability("cpu3c-2-4"), CpuAvailabilityCpuFlavorsSpecifics)
     assert_type(rp.catalog.country_codes(), list[str])
-    assert_type(rp.pods.edit("pod", image_name="img:2"), PodFields)
+    assert_type(rp.pods.edit("pod", image_name="img:2"), Pod)
     assert_type(rp.account.user(), UserFields)
     try:
         rp.templates.get("tpl")
@@ -131,9 +144,11 @@ def control_plane_namespaces(rp: Runpod) -> None:
 
 
 async def async_control_plane_namespaces(rp: AsyncRunpod) -> None:
-    from runpod_typed.graphql import EndpointFields, PodFields, SecretFields
+    from runpod_typed.graphql import EndpointFields, SecretFields
+    from runpod_typed.rest import LogEvent, Pod
 
     assert_type(await rp.secrets.get("s"), SecretFields)
     assert_type(await rp.endpoints.list(), list[EndpointFields])
-    assert_type(await rp.pods.wait_until_running("pod", timeout=60), PodFields)
+    assert_type(await rp.pods.wait_until_running("pod", timeout=60), Pod)
+    assert_type(rp.pods.logs("pod"), AsyncIterator[LogEvent])
     assert_type(await rp.volumes.delete("vol"), None)
