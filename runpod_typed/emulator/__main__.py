@@ -24,10 +24,10 @@ try:
         from runpod_typed.emulator._faults import FaultSpec
         from runpod_typed.emulator._server import serve_forever
         from runpod_typed.emulator.handlers import BUILTIN_HANDLERS, HandlerConfig, load_handler
-except MissingExtraError as error:
+except MissingExtraError as _missing:  # (private: not a name of the module's interface)
     if __name__ != "__main__":
         raise
-    sys.exit(str(error))  # the message and the extra to install, without a traceback
+    sys.exit(str(_missing))  # the message and the extra to install, without a traceback
 
 _FAULTS_HELP = """\
 fault spec: sections separated by ';', e.g.

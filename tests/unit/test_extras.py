@@ -10,8 +10,8 @@
 
 The first tests fake the missing modules in this process (fast); the last ones run in
 a fresh virtualenv holding the built wheel with its core dependencies only (and pytest),
-as a user's would. That venv is built once per wheel (cached by the wheel's hash in the
-temporary directory, so a rerun on unchanged sources reuses it: ~1 s instead of ~20 s).
+as a user's would: built once per wheel and cached by its hash in the temporary
+directory, on top of a cached venv of the dependencies (see `core_venv`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
+from email.parser import Parser
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,8 @@ INSTALL_PROGRESS = "pip install 'runpod-typed[progress]'"
 #: Modules no extra-less install may hold (the `emulator` and `progress` extras).
 EXTRA_MODULES = ("ariadne", "graphql", "starlette", "uvicorn", "rich")
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-#: Venvs of older wheels are removed once unused for this long.
+#: The cached venvs (in the temporary directory) and how long an unused one is kept.
+CACHE_PREFIX = "runpod-typed-core-venv-"
 STALE_SECONDS = 6 * 3600
 
 
@@ -103,45 +106,69 @@ def _build_wheel(out: Path) -> Path:
     return wheel
 
 
-def _remove_stale_venvs(parent: Path, keep: Path) -> None:
-    for old in parent.glob("runpod-typed-core-venv-*"):
+def _core_requirements(wheel: Path) -> list[str]:
+    """The wheel's Requires-Dist outside every extra: what a plain `pip install` brings."""
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = Parser().parsestr(archive.read(name).decode())
+    return sorted(t for t in metadata.get_all("Requires-Dist") or [] if "extra ==" not in t)
+
+
+def _remove_stale(parent: Path, keep: set[Path]) -> None:
+    for old in parent.glob(f"{CACHE_PREFIX}*"):
         with contextlib.suppress(OSError):
-            if old != keep and time.time() - old.stat().st_mtime > STALE_SECONDS:
+            if old not in keep and time.time() - old.stat().st_mtime > STALE_SECONDS:
                 shutil.rmtree(old)
+
+
+def _cached_venv(venv: Path, build: Callable[[Path], None]) -> Path:
+    """`venv`, built by `build(venv)` unless a finished one is there; touched (in use)."""
+    if not (venv / ".ready").exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        build(venv)
+        (venv / ".ready").touch()
+    os.utime(venv)
+    return venv
 
 
 @pytest.fixture(scope="session")
 def core_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A venv with the wheel and its core dependencies (no extras) and pytest: its python."""
+    """A venv with the wheel and its core dependencies (no extras) and pytest: its python.
+
+    Two levels of cache in the temporary directory: the dependencies (the slow part, from
+    the package index) by the hash of the requirement list, and the venv of each wheel,
+    a copy of those with the wheel added, by the wheel's hash.
+    """
     try:
         import hatchling  # noqa: F401  (pip wheel --no-build-isolation builds with it)
     except ImportError:
         pytest.skip("building the wheel needs hatchling (dependency group dev)")
     wheel = _build_wheel(tmp_path_factory.mktemp("wheel"))
-    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:16]
+    python_tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
+    requirements = [*_core_requirements(wheel), "pytest>=8"]
+    deps_key = hashlib.sha256("\n".join([python_tag, *requirements]).encode()).hexdigest()[:16]
+    wheel_key = hashlib.sha256(wheel.read_bytes()).hexdigest()[:16]
     parent = Path(tempfile.gettempdir())
-    venv = parent / f"runpod-typed-core-venv-{digest}-py{sys.version_info[0]}{sys.version_info[1]}"
-    python = venv / "bin" / "python"
-    ready = venv / ".ready"
-    with (parent / "runpod-typed-core-venv.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test session may build the same one
-        if not ready.exists():
-            shutil.rmtree(venv, ignore_errors=True)
-            # No pip inside: this interpreter's pip installs into it (`pip --python`).
-            subprocess.run(
-                [sys.executable, "-m", "venv", "--without-pip", str(venv)],
-                check=True,
-                capture_output=True,
-            )
-            subprocess.run(
-                [*PIP, "--python", str(python), "install", "-q", str(wheel), "pytest>=8"],
-                check=True,
-                capture_output=True,
-            )
-            ready.touch()
-        os.utime(venv)  # in use: not stale
-        _remove_stale_venvs(parent, venv)
-    yield python
+
+    def deps(venv: Path) -> None:
+        # No pip inside: this interpreter's pip installs into it (`pip --python`).
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        install = [*PIP, "--python", str(venv / "bin" / "python"), "install", "-q"]
+        subprocess.run([*install, *requirements], check=True, capture_output=True)
+
+    def with_wheel(venv: Path) -> None:
+        shutil.copytree(base, venv, symlinks=True, ignore=shutil.ignore_patterns(".ready"))
+        install = [*PIP, "--python", str(venv / "bin" / "python"), "install", "-q"]
+        subprocess.run(
+            [*install, "--no-deps", "--no-compile", str(wheel)], check=True, capture_output=True
+        )
+
+    with (parent / f"{CACHE_PREFIX}lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another test session may build the same ones
+        base = _cached_venv(parent / f"{CACHE_PREFIX}deps-{python_tag}-{deps_key}", deps)
+        venv = _cached_venv(parent / f"{CACHE_PREFIX}wheel-{python_tag}-{wheel_key}", with_wheel)
+        _remove_stale(parent, {base, venv, parent / f"{CACHE_PREFIX}lock"})
+    yield venv / "bin" / "python"
 
 
 def _run(python: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
