@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cached_property
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -25,13 +26,13 @@ import httpx
 from typing_extensions import TypedDict, Unpack
 
 from runpod_typed._bounded_io import bounded_transport
-from runpod_typed._config import ApiKeyProvider, ApiKeySource, resolve_urls
+from runpod_typed._config import ApiKeyProvider, ApiKeySource, hidden, resolve_urls
 from runpod_typed._deadline import Deadline
 from runpod_typed._endpoint import AsyncEndpoint, Endpoint
-from runpod_typed._errors import ClientClosedError, ConfigurationError
+from runpod_typed._errors import ClientClosedError, ConfigurationError, WrongEventLoopError
 from runpod_typed._flow import MAX_ANSWER_BYTES, Effect, Flow, run_async, run_sync
 from runpod_typed._graphql import graphql_call, invalid_answer
-from runpod_typed._logging import debug_from_env, enable_debug, redact
+from runpod_typed._logging import debug_from_env, disable_debug, enable_debug, redact
 from runpod_typed._polling import DEFAULT_POLLING, PollingOptions
 from runpod_typed._ratelimit import RateLimiter
 from runpod_typed._retry import RetryPolicy
@@ -187,12 +188,48 @@ class _ClientKeys(ApiKeyProvider):
     ) -> None:
         super().__init__(source, profile=profile, config_path=config_path)
         self._closed = closed
+        #: Set by AsyncRunpod: raises WrongEventLoopError from a loop its pool is not in.
+        self.check_loop: Callable[[], None] | None = None
 
     def get(self) -> str:
         reason = self._closed()
         if reason is not None:
             raise ClientClosedError(reason)
+        if self.check_loop is not None:
+            self.check_loop()
         return super().get()
+
+
+#: The event loop each async connection pool was first used in: its connections (and
+#: httpx's) belong to that loop, and fail in any other with a raw RuntimeError.
+_POOL_LOOPS: weakref.WeakKeyDictionary[httpx.AsyncClient, Callable[[], object]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _check_loop(pool: httpx.AsyncClient, owner: str) -> None:
+    """WrongEventLoopError if `pool` is used from an asyncio loop other than its first."""
+    import asyncio
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio (trio): anyio's own checks apply
+        return
+    first = _POOL_LOOPS.get(pool)
+    if first is None:
+        try:
+            _POOL_LOOPS[pool] = weakref.ref(loop)
+        except TypeError:  # a loop without weak references: remember it by identity
+            _POOL_LOOPS[pool] = lambda: loop
+        return
+    if first() is not loop:
+        raise WrongEventLoopError(
+            f"this {owner}'s connection pool was first used in another event loop, and "
+            "connections cannot move between loops, so nothing was sent. Make the client in "
+            "the loop that uses it (inside the coroutine given to asyncio.run), one per loop "
+            "(or per thread running a loop); a RunpodFactory's async clients share one pool, "
+            "so use one factory per loop"
+        )
 
 
 class _ClientBase:
@@ -203,7 +240,7 @@ class _ClientBase:
     def __init__(self, api_key: ApiKeySource | None, options: Mapping[str, object]) -> None:
         settings = checked_options(options, type(self).__name__)
         if settings.get("debug", False) or debug_from_env(os.environ):
-            enable_debug()
+            enable_debug(owner=self)
         keys = _ClientKeys(
             api_key,
             closed=self._closed_reason,
@@ -227,7 +264,10 @@ class _ClientBase:
         self.cancel_on_exit: bool = settings.get("cancel_on_exit", True)
 
     def __repr__(self) -> str:
-        urls = self._transport.urls
+        transport = getattr(self, "_transport", None)
+        if transport is None:  # half-built: a traceback printed with locals shows this
+            return f"<{type(self).__name__} (not set up)>"
+        urls = transport.urls
         return (
             f"{type(self).__name__}(graphql_url={urls.graphql_url!r}, "
             f"endpoint_base_url={urls.endpoint_base_url!r})"
@@ -303,6 +343,7 @@ class Runpod(_ClientBase):
                 f"Runpod(): http_client= must be an httpx.Client, got {type(http_client).__name__}"
                 " (AsyncRunpod takes an httpx.AsyncClient)"
             )
+        api_key = hidden(api_key)  # out of this frame's locals (tracebacks print them)
         super().__init__(api_key, options)
         self._owns_http = http_client is None
         self._http = http_client or _sync_pool(self._transport.timeout)
@@ -353,8 +394,10 @@ class Runpod(_ClientBase):
     def endpoints(self) -> Endpoints:
         """Serverless endpoint management: list, get, create, update, delete."""
         from runpod_typed._endpoints import EndpointFlows, Endpoints
+        from runpod_typed._sse import iterate_events_sync
 
-        return Endpoints(EndpointFlows(self._graphql_flows, self._rest_flows), self._drive)
+        flows = EndpointFlows(self._graphql_flows, self._rest_flows)
+        return Endpoints(flows, self._drive, lambda flow: iterate_events_sync(self._http, flow))
 
     @cached_property
     def templates(self) -> Templates:
@@ -415,6 +458,7 @@ class Runpod(_ClientBase):
         `graphql`, `pods`, ...) raise `ClientClosedError`. Closing twice is fine.
         """
         self._closed = True
+        disable_debug(self)
         if self._owns_http:
             self._http.close()
 
@@ -448,9 +492,14 @@ class AsyncRunpod(_ClientBase):
                 "AsyncRunpod(): http_client= must be an httpx.AsyncClient, got "
                 f"{type(http_client).__name__} (Runpod takes an httpx.Client)"
             )
+        api_key = hidden(api_key)  # out of this frame's locals (tracebacks print them)
         super().__init__(api_key, options)
         self._owns_http = http_client is None
         self._http = http_client or _async_pool(self._transport.timeout)
+        pool, name = self._http, type(self).__name__
+        keys = self._transport.keys
+        if isinstance(keys, _ClientKeys):
+            keys.check_loop = lambda: _check_loop(pool, name)
 
     def endpoint(self, endpoint_id: str) -> AsyncEndpoint:
         return AsyncEndpoint(self._http, self._transport, endpoint_id, **self._endpoint_kwargs())
@@ -491,8 +540,12 @@ class AsyncRunpod(_ClientBase):
     @cached_property
     def endpoints(self) -> AsyncEndpoints:
         from runpod_typed._endpoints import AsyncEndpoints, EndpointFlows
+        from runpod_typed._sse import iterate_events_async
 
-        return AsyncEndpoints(EndpointFlows(self._graphql_flows, self._rest_flows), self._drive)
+        flows = EndpointFlows(self._graphql_flows, self._rest_flows)
+        return AsyncEndpoints(
+            flows, self._drive, lambda flow: iterate_events_async(self._http, flow)
+        )
 
     @cached_property
     def templates(self) -> AsyncTemplates:
@@ -542,6 +595,7 @@ class AsyncRunpod(_ClientBase):
     async def close(self) -> None:
         """See `Runpod.close`."""
         self._closed = True
+        disable_debug(self)
         if self._owns_http:
             await self._http.aclose()
 
@@ -578,11 +632,13 @@ class RunpodFactory:
         self._async_http: httpx.AsyncClient | None = None
 
     def client(self, api_key: ApiKeySource) -> Runpod:
+        api_key = hidden(api_key)  # type: ignore[assignment]  # never None here
         if self._http is None:
             self._http = _sync_pool(None)
         return Runpod(api_key, http_client=self._http, **self._options)
 
     def async_client(self, api_key: ApiKeySource) -> AsyncRunpod:
+        api_key = hidden(api_key)  # type: ignore[assignment]  # never None here
         if self._async_http is None:
             self._async_http = _async_pool(None)
         return AsyncRunpod(api_key, http_client=self._async_http, **self._options)

@@ -97,7 +97,7 @@ async def test_task_cancellation_cancels_remote_job(rp: AsyncRunpod, runpod_emul
 
 
 async def test_wait_for_timeout_cancels_remote_job(rp: AsyncRunpod, runpod_emulator: Any) -> None:
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):  # not the builtin TimeoutError before 3.11
         await asyncio.wait_for(rp.endpoint("sleep").run_sync({"seconds": 30}), 0.5)
     states = list(runpod_emulator.counters()["final_states"].values())
     deadline = time.monotonic() + 5

@@ -169,7 +169,9 @@ def test_workload_leaks_no_key(
         for line in lines
         if any(secret in line for secret in SECRETS)
     ]
-    debug_lines = [line for line in captured.err.splitlines() if "runpod_typed DEBUG" in line]
+    debug_lines = [
+        r for r in caplog.records if r.name == "runpod_typed" and r.levelno == logging.DEBUG
+    ]
     case.observed = (
         f"{len(caplog.records)} records, {len(debug_lines)} stderr debug lines, "
         f"{len(looked)} reprs/errors checked; key found {len(hits)} times"
