@@ -9,10 +9,15 @@ at creation. It runs on GPUs (`gpu_ids`, GPU pools like "AMPERE_16,ADA_24") or o
 names (multi-region), with network volumes (`network_volume_ids`, at most one per data
 center). It runs a template: an existing one (`template_id`) or one created with it
 (`template=EndpointTemplateInput(...)`), exactly one of the two.
+
+`workers`, `releases` and `worker_logs` are REST v2's (GraphQL has none): the
+endpoint's workers with a summary by state, its releases with the rollout, and a
+worker's log as a typed stream of `LogEvent`, like `rp.pods.logs`.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,19 +25,29 @@ from typing_extensions import TypedDict, Unpack
 
 from runpod_typed._control import (
     AsyncNamespace,
+    Events,
     ResourceFlows,
     SyncNamespace,
     answered,
     async_helper,
+    async_stream_helper,
     given,
     helper,
     present,
+    stream_helper,
     text,
 )
 from runpod_typed._errors import EndpointNotFound, InvalidRequestError
 from runpod_typed._flow import Flow
 from runpod_typed._generated.graphql import FlashBootType
 from runpod_typed._generated.graphql import input_types as inputs
+from runpod_typed._generated.rest.models import (
+    ListEndpointReleasesResponse,
+    ListEndpointWorkersResponse,
+    LogEvent,
+    LogSource,
+)
+from runpod_typed._generated.rest.types import UNSET
 
 if TYPE_CHECKING:
     from runpod_typed._generated.graphql import EndpointFields
@@ -165,6 +180,37 @@ class EndpointFlows(ResourceFlows):
         wanted = self.id(endpoint_id)
         yield from self.about(wanted, self.graphql.delete_endpoint(id=wanted))
 
+    def workers(self, endpoint_id: str) -> Flow[ListEndpointWorkersResponse]:
+        """The endpoint's workers (REST v2): `workers` and a `summary` by state."""
+        wanted = self.id(endpoint_id)
+        return (yield from self.about(wanted, self.rest.list_endpoint_workers(wanted)))
+
+    def releases(self, endpoint_id: str) -> Flow[ListEndpointReleasesResponse]:
+        """The endpoint's releases (REST v2) and the `rollout` of the newest."""
+        wanted = self.id(endpoint_id)
+        return (yield from self.about(wanted, self.rest.list_endpoint_releases(wanted)))
+
+    def worker_logs(
+        self,
+        endpoint_id: str,
+        worker_id: str,
+        *,
+        source: LogSource | None = None,
+        tail: int = 100,
+        since: datetime.datetime | None = None,
+    ) -> Events[LogEvent]:
+        """A worker's log as it is written (REST v2 server-sent events): the last `tail`
+        lines (or those `since`), then each new one, until the caller stops iterating."""
+        wanted = self.id(endpoint_id)
+        flow = self.rest.get_worker_logs(
+            wanted,
+            text("worker id", worker_id),
+            source=UNSET if source is None else source,
+            tail=tail,
+            since=UNSET if since is None else since,
+        )
+        return Events(self.about(wanted, flow, "to follow"))
+
 
 class Endpoints(SyncNamespace[EndpointFlows]):
     """`rp.endpoints`: list, get, create, update, delete (jobs: `rp.endpoint(id)`)."""
@@ -174,6 +220,9 @@ class Endpoints(SyncNamespace[EndpointFlows]):
     create = helper(EndpointFlows.create)
     update = helper(EndpointFlows.update)
     delete = helper(EndpointFlows.delete)
+    workers = helper(EndpointFlows.workers)
+    releases = helper(EndpointFlows.releases)
+    worker_logs = stream_helper(EndpointFlows.worker_logs)
 
 
 class AsyncEndpoints(AsyncNamespace[EndpointFlows]):
@@ -184,3 +233,6 @@ class AsyncEndpoints(AsyncNamespace[EndpointFlows]):
     create = async_helper(EndpointFlows.create)
     update = async_helper(EndpointFlows.update)
     delete = async_helper(EndpointFlows.delete)
+    workers = async_helper(EndpointFlows.workers)
+    releases = async_helper(EndpointFlows.releases)
+    worker_logs = async_stream_helper(EndpointFlows.worker_logs)

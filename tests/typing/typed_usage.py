@@ -64,7 +64,14 @@ def client_options() -> None:
 def control_plane(rp: Runpod) -> None:
     from runpod_typed import PodFailed
     from runpod_typed.graphql import CloudTypeEnum, PodFields, PodFilter
-    from runpod_typed.rest import ListPodBillingResponse, LogEvent, Pod, PodAction, PodStatus
+    from runpod_typed.rest import (
+        GpuType,
+        ListPodBillingResponse,
+        LogEvent,
+        Pod,
+        PodAction,
+        PodStatus,
+    )
 
     pod = rp.pods.create(name="x", image_name="img", cloud_type=CloudTypeEnum.SECURE)
     assert_type(pod, Pod)  # REST v2's model: lifecycle status and actions
@@ -76,6 +83,8 @@ def control_plane(rp: Runpod) -> None:
     assert_type(rp.pods.update(pod.id, name="y", locked=True), Pod)
     assert_type(rp.pods.logs(pod.id, tail=10), Iterator[LogEvent])
     assert_type(rp.billing.pods(pod_id=pod.id), ListPodBillingResponse)
+    assert_type(rp.endpoints.worker_logs("ep", "worker"), Iterator[LogEvent])
+    assert_type(rp.catalog.gpus(min_memory_gb=24), list[GpuType])
     try:
         rp.pods.wait_until_running(pod.id)
     except PodFailed as failed:
