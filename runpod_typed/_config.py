@@ -16,15 +16,17 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import stat
 import sys
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
-from runpod_typed._errors import ConfigurationError, MissingApiKeyError
-from runpod_typed._logging import register_secret
+from runpod_typed._errors import ConfigurationError, InsecureConfigWarning, MissingApiKeyError
+from runpod_typed._logging import redact, register_secret
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -49,25 +51,79 @@ ApiKeySource: TypeAlias = str | Callable[[], str]
 _KEY_CHARS = re.compile(r"[\x21-\x7e]+")
 
 
-def _check_key(value: object, where: str) -> str:
-    """The key from `where`, stripped, or a ConfigurationError that never quotes it."""
+class HiddenKey(str):
+    """An API key whose repr does not show it.
+
+    Tracebacks printed with their locals (pytest -l, rich's show_locals, error
+    trackers) show the repr of every variable of every frame; the SDK holds keys
+    as HiddenKey from the moment it gets them, so its frames show `'***'`. It is
+    a str in every other way (formatting it into a header gives the key).
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+def hidden(source: ApiKeySource | None) -> ApiKeySource | None:
+    """`source` with a str key wrapped as a HiddenKey (anything else unchanged)."""
+    return HiddenKey(source) if isinstance(source, str) else source
+
+
+def _check_key(value: object, where: str, owner: object | None = None) -> str:
+    """The key from `where`, stripped, or a ConfigurationError that never quotes it.
+
+    The key is returned as a HiddenKey and registered with the redactor for as long
+    as `owner` (its key provider) lives. A value that is refused is dropped from this
+    frame before the error is raised, so a traceback printed with locals cannot show it.
+    """
+    problem = _key_problem(value, where)
+    if problem is not None:
+        del value
+        raise ConfigurationError(problem)
+    key = HiddenKey(str(value).strip())
+    register_secret(key, owner)
+    return key
+
+
+def _key_problem(value: object, where: str) -> str | None:
     if not isinstance(value, str):
-        raise ConfigurationError(
-            f"the API key from {where} must be a str, got {type(value).__name__}"
-        )
+        return f"the API key from {where} must be a str, got {type(value).__name__}"
     key = value.strip()
     if not key:
-        raise ConfigurationError(
+        return (
             f"the API key from {where} is empty; give your RunPod API key "
             "(Settings > API Keys in the RunPod console)"
         )
     if not _KEY_CHARS.fullmatch(key):
-        raise ConfigurationError(
+        return (
             f"the API key from {where} contains spaces or non-printable characters; "
             "check for a copy-paste error"
         )
-    register_secret(key)
-    return key
+    return None
+
+
+#: Config files already warned about (once per file and process, as ssh does per run).
+_WARNED: set[str] = set()
+
+
+def _warn_if_readable(path: Path) -> None:
+    """Warn once if users other than the owner may read the file that holds the key."""
+    if os.name != "posix" or str(path) in _WARNED:
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        _WARNED.add(str(path))
+        warnings.warn(
+            f"the RunPod config file {path} holds your API key but its permissions {mode:04o} "
+            f"let other users read it; run: chmod 600 {path}",
+            InsecureConfigWarning,
+            stacklevel=2,
+        )
 
 
 class ApiKeyProvider:
@@ -97,7 +153,7 @@ class ApiKeyProvider:
         ).strip()
         self._path = Path(config_path if config_path is not None else DEFAULT_CONFIG_PATH)
         if isinstance(source, str):
-            self._key = _check_key(source, "the api_key= argument")
+            self._key = _check_key(source, "the api_key= argument", self)
             self.source: str = "argument"
         elif callable(source):
             self._callable = source
@@ -115,13 +171,32 @@ class ApiKeyProvider:
     def get(self) -> str:
         """The key to send now; raises MissingApiKeyError or ConfigurationError."""
         if self._callable is not None:
-            return _check_key(self._callable(), "the api_key= function")
+            return _check_key(self._call(), "the api_key= function", self)
         if self._key is None:
             if self._env_value is not None:
-                self._key = _check_key(self._env_value, f"the {API_KEY_ENV} environment variable")
+                where = f"the {API_KEY_ENV} environment variable"
+                self._key = _check_key(self._env_value, where, self)
             else:
                 self._key = self._read_config()
         return self._key
+
+    def _call(self) -> object:
+        """What the api_key= function returns; if it raises, a ConfigurationError.
+
+        The error says what the function raised, redacted; the function's exception is
+        not chained to it: its text and its frames' locals may hold secrets the SDK
+        cannot know (a vault token, the key being rotated in).
+        """
+        assert self._callable is not None
+        try:
+            return self._callable()
+        except Exception as exc:
+            failure = f"{type(exc).__name__}: {redact(str(exc))}"
+        failure = failure if len(failure) <= 300 else failure[:297] + "..."
+        raise ConfigurationError(
+            f"the api_key= function raised {failure}; nothing was sent (call the function "
+            "yourself to see its traceback)"
+        )
 
     def _read_config(self) -> str:
         profile = self._profile
@@ -139,25 +214,33 @@ class ApiKeyProvider:
             raise ConfigurationError(
                 f"cannot read the RunPod config file {path}: {type(exc).__name__}"
             ) from None
-        try:
-            data = tomllib.loads(text)
-        except ValueError as exc:  # TOMLDecodeError; its position only, never the text
-            where = re.search(r"line \d+, column \d+", str(exc))
+        _warn_if_readable(path)
+        # The file's text and contents hold every profile's key: they are dropped before
+        # any error is raised here (tracebacks printed with locals show every variable).
+        table, profiles, invalid = _parse_config(text, profile)
+        del text
+        if invalid is not None:
             raise ConfigurationError(
-                f"the RunPod config file {path} is not valid TOML"
-                + (f" (at {where.group()})" if where else "")
-                + "; fix it or rewrite it with `runpod config`"
-            ) from None
-        table: Any = data.get(profile)
+                f"the RunPod config file {path} is not valid TOML{invalid}; "
+                "fix it or rewrite it with `runpod config`"
+            )
         if table is None:
-            found = ", ".join(sorted(k for k, v in data.items() if isinstance(v, dict)))
+            found = ", ".join(profiles)
             why = f"it has no [{profile}] profile" + (f" (profiles: {found})" if found else "")
             raise MissingApiKeyError(self._missing(path, why))
         if not isinstance(table, dict):
+            del table
             raise ConfigurationError(f"[{profile}] in {path} must be a table with api_key = ...")
         if "api_key" not in table:
+            del table
             raise MissingApiKeyError(self._missing(path, f"[{profile}] has no api_key"))
-        return _check_key(table["api_key"], f"[{profile}] api_key in {path}")
+        value = table["api_key"]
+        del table
+        try:
+            return _check_key(value, f"[{profile}] api_key in {path}", self)
+        except ConfigurationError:
+            del value
+            raise
 
     def _missing(self, path: Path, why: str) -> str:
         env = "was ignored because profile= was given" if self._env_ignored else "is not set"
@@ -169,7 +252,22 @@ class ApiKeyProvider:
         )
 
     def __repr__(self) -> str:
-        return f"ApiKeyProvider(source={self.source!r})"
+        return f"ApiKeyProvider(source={getattr(self, 'source', '(not set up)')!r})"
+
+
+def _parse_config(text: str, profile: str) -> tuple[Any, list[str], str | None]:
+    """(the `[profile]` table or None, the file's profile names, why it is not TOML or None).
+
+    Nothing is raised from here: a TOML error's traceback holds the parser's frames,
+    whose locals are the file's text.
+    """
+    try:
+        data = tomllib.loads(text)
+    except ValueError as exc:  # TOMLDecodeError; its position only, never the text
+        where = re.search(r"line \d+, column \d+", str(exc))
+        return None, [], f" (at {where.group()})" if where else ""
+    profiles = sorted(k for k, v in data.items() if isinstance(v, dict))
+    return data.get(profile), profiles, None
 
 
 @dataclass(frozen=True)

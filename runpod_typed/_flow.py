@@ -76,9 +76,10 @@ class Answer:
     """An HTTP answer as flows see it, whatever client library fetched it."""
 
     status_code: int
-    #: Case-insensitive, as HTTP header names are.
-    headers: Mapping[str, str]
-    content: bytes
+    #: Case-insensitive, as HTTP header names are. Out of the repr, like the body: a
+    #: traceback printed with locals shows reprs, and a server may quote the key back.
+    headers: Mapping[str, str] = field(repr=False)
+    content: bytes = field(repr=False)
     #: The URL that answered (for error messages, after redaction).
     url: str
 
@@ -186,6 +187,28 @@ def _sleep_for(effect: Sleep, deadline: Deadline | None) -> tuple[float, WaitTim
         return effect.seconds, None
     left = deadline.remaining()
     return (left, deadline.expired()) if effect.seconds >= left else (effect.seconds, None)
+
+
+def _scrub(exc: BaseException) -> None:
+    """Leave nothing in an error that reaches the caller that could show the key.
+
+    Its message (and its causes') goes through the redactor: it may quote a server's
+    text (a GraphQL error, a worker's error message). A context the SDK suppressed with
+    `raise ... from None` is dropped, since error trackers walk `__context__` anyway:
+    an httpx error's request carries the Authorization header, a JSON error the body.
+    """
+    todo: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while todo and len(seen) < 16:  # chains are short; a cycle must not hang the caller
+        link = todo.pop()
+        if id(link) in seen:
+            continue
+        seen.add(id(link))
+        if isinstance(link, RunpodError):
+            link.args = tuple(redact(a) if isinstance(a, str) else a for a in link.args)
+        if link.__suppress_context__:
+            link.__context__ = None
+        todo += [e for e in (link.__cause__, link.__context__) if e is not None]
 
 
 def _ran_out(ends_at: float) -> bool:
@@ -379,6 +402,7 @@ def run_sync(
     except BaseException as exc:
         flow.close()
         _abort_sync(client, on_abort, exc)
+        _scrub(exc)
         raise
     if not done:
         raise RuntimeError("a non-streaming flow emitted a value")
@@ -405,6 +429,7 @@ def iterate_sync(
     except BaseException as exc:
         flow.close()
         _abort_sync(client, on_abort, exc)
+        _scrub(exc)
         raise
 
 
@@ -548,6 +573,7 @@ async def run_async(
     except BaseException as exc:
         flow.close()
         await _abort_async(client, on_abort, exc)
+        _scrub(exc)
         raise
     if not done:
         raise RuntimeError("a non-streaming flow emitted a value")
@@ -571,4 +597,5 @@ async def iterate_async(
     except BaseException as exc:
         flow.close()
         await _abort_async(client, on_abort, exc)
+        _scrub(exc)
         raise

@@ -32,7 +32,7 @@ import re
 import sys
 import threading
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from typing import Any, TextIO
 
@@ -52,45 +52,164 @@ _GENERIC = re.compile(
 #: Shorter "keys" (test keys such as "k") are not masked: hiding every "k" in every
 #: line would garble the logs while protecting nothing. Real RunPod keys are far longer.
 MIN_SECRET_LENGTH = 8
-#: The most recently used secrets kept for masking; bounded for services with many
-#: tenants or rotating keys (the pattern is rebuilt when a new secret arrives).
+#: Secrets no live owner holds (registered without one, or whose owners are gone): the
+#: most recent are kept for masking, bounded for services with rotating keys. Secrets a
+#: live owner holds (a client's key provider) are kept however many there are.
 MAX_SECRETS = 256
 
 
+#: Where a secret can be: a run of the characters a key may have (visible ASCII).
+_RUN = re.compile(rf"[\x21-\x7e]{{{MIN_SECRET_LENGTH},}}")
+
+
 class _Redactor:
-    """The recently used secrets and one compiled pattern that matches any of them."""
+    """Every secret a live owner holds, the most recent others, and a scan that finds them.
+
+    A client registers each key it sends with its key provider as the owner; the key
+    is masked for as long as any owner holding it is alive (a service with 10,000
+    tenants masks all 10,000), then joins the bounded list of recent ones. Secrets
+    are found without a compiled pattern (compiling one costs the number of secrets,
+    again at every change): each run of visible characters in the text is scanned
+    for a secret's first `MIN_SECRET_LENGTH` characters (a set lookup), and where one
+    starts, the longest secret there is masked. The cost is the text's length, not
+    the number of secrets (about 50 us for a log line, a few ms for a traceback).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._secrets: OrderedDict[str, None] = OrderedDict()
-        self._pattern: re.Pattern[str] | None = None
+        #: secret -> how many live owners hold it.
+        self._owned: dict[str, int] = {}
+        #: owner -> the secrets it registered (the set is shared with its finalizer).
+        self._held: weakref.WeakKeyDictionary[object, set[str]] = weakref.WeakKeyDictionary()
+        #: Ownerless or released secrets, oldest first.
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        #: Sets of secrets whose owner was collected; drained under the lock (a finalizer
+        #: may run in any thread, during garbage collection, with the lock held).
+        self._released: deque[set[str]] = deque()
+        #: What the scan reads: the secrets by length, and their first characters (counted).
+        self._by_length: dict[int, set[str]] = {}
+        self._starts: dict[str, int] = {}
+        self._lengths: tuple[int, ...] = ()
 
-    def register(self, secret: str) -> None:
-        if len(secret) < MIN_SECRET_LENGTH or secret in self._secrets:
-            return
+    @property
+    def _secrets(self) -> list[str]:
+        """Every secret masked now."""
         with self._lock:
-            if secret in self._secrets:
+            self._drain()
+            return [*self._owned, *self._recent]
+
+    def register(self, secret: str, owner: object | None = None) -> None:
+        if len(secret) < MIN_SECRET_LENGTH:
+            return
+        if owner is None:
+            if secret in self._owned or secret in self._recent:
                 return
-            self._secrets[secret] = None
-            while len(self._secrets) > MAX_SECRETS:
-                self._secrets.popitem(last=False)
-            # Longest first, so a key that contains another key is hidden whole.
-            ordered = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        else:
+            held = self._held.get(owner)
+            if held is not None and secret in held:
+                return
+        with self._lock:
+            self._drain()
+            if owner is None:
+                self._remember(secret)
+                return
+            held = self._held.get(owner)
+            if held is None:
+                held = self._held[owner] = set()
+                weakref.finalize(owner, self._released.append, held).atexit = False
+            if secret in held:
+                return
+            held.add(secret)
+            if secret in self._recent:
+                del self._recent[secret]
+            elif secret not in self._owned:
+                self._index(secret)
+            self._owned[secret] = self._owned.get(secret, 0) + 1
+
+    def _index(self, secret: str) -> None:
+        """Make the scan find `secret` (lock held)."""
+        self._by_length.setdefault(len(secret), set()).add(secret)
+        start = secret[:MIN_SECRET_LENGTH]
+        self._starts[start] = self._starts.get(start, 0) + 1
+        self._lengths = tuple(sorted(self._by_length, reverse=True))
+
+    def _unindex(self, secret: str) -> None:
+        same_length = self._by_length[len(secret)]
+        same_length.discard(secret)
+        if not same_length:
+            del self._by_length[len(secret)]
+            self._lengths = tuple(sorted(self._by_length, reverse=True))
+        start = secret[:MIN_SECRET_LENGTH]
+        if self._starts[start] <= 1:
+            del self._starts[start]
+        else:
+            self._starts[start] -= 1
+
+    def _remember(self, secret: str) -> None:
+        """Keep a secret no live owner holds among the recent ones (lock held)."""
+        if secret in self._owned or secret in self._recent:
+            return
+        self._recent[secret] = None
+        self._index(secret)
+        while len(self._recent) > MAX_SECRETS:
+            oldest, _ = self._recent.popitem(last=False)
+            self._unindex(oldest)
+
+    def _drain(self) -> None:
+        """Move the secrets of collected owners to the recent ones (lock held)."""
+        while self._released:
+            for secret in self._released.popleft():
+                left = self._owned.get(secret, 0) - 1
+                if left > 0:
+                    self._owned[secret] = left
+                elif secret in self._owned:
+                    del self._owned[secret]
+                    self._unindex(secret)
+                    self._remember(secret)
 
     def redact(self, text: str) -> str:
-        pattern = self._pattern
-        if pattern is not None:
-            text = pattern.sub(MASK, text)
+        if self._released:
+            with self._lock:
+                self._drain()
+        if self._starts:
+            with self._lock:  # a consistent view; the scan itself is short
+                text = self._scan(text)
         return _GENERIC.sub(lambda m: m.group("keep") + MASK, text)
+
+    def _scan(self, text: str) -> str:
+        starts, by_length, lengths = self._starts, self._by_length, self._lengths
+        shortest = lengths[-1]
+        parts: list[str] = []
+        done = 0
+        for run in _RUN.finditer(text):
+            at, end = run.span()
+            while at <= end - shortest:
+                if text[at : at + MIN_SECRET_LENGTH] in starts:
+                    found = next(
+                        (n for n in lengths if at + n <= end and text[at : at + n] in by_length[n]),
+                        0,
+                    )
+                    if found:
+                        parts += (text[done:at], MASK)
+                        at = done = at + found
+                        continue
+                at += 1
+        if not parts:
+            return text
+        parts.append(text[done:])
+        return "".join(parts)
 
 
 _redactor = _Redactor()
 
 
-def register_secret(value: str) -> None:
-    """Make `redact` (and so every SDK log record) hide `value` from now on."""
-    _redactor.register(value)
+def register_secret(value: str, owner: object | None = None) -> None:
+    """Make `redact` (and so every SDK log record) hide `value` from now on.
+
+    With an `owner` (a client's key provider), for as long as the owner lives;
+    without one, while it is among the `MAX_SECRETS` most recent such values.
+    """
+    _redactor.register(value, owner)
 
 
 def redact(text: str) -> str:

@@ -42,8 +42,24 @@ WRONG_ID = "wrong-id"
 LOST = "lost"
 #: 401 whose JSON error message quotes the key the request carried.
 ECHO_401 = "echo-401"
+#: 503 whose JSON error message quotes the key (a proxy's debugging page).
+ECHO_503 = "echo-503"
+#: 200 with an HTML page (not JSON) that quotes the key.
+ECHO_HTML = "echo-html"
 
-BEHAVIOURS = (OK, HANG, STALL, TRICKLE_HEAD, TRICKLE_BODY, ENDLESS, WRONG_ID, LOST, ECHO_401)
+BEHAVIOURS = (
+    OK,
+    HANG,
+    STALL,
+    TRICKLE_HEAD,
+    TRICKLE_BODY,
+    ENDLESS,
+    WRONG_ID,
+    LOST,
+    ECHO_401,
+    ECHO_503,
+    ECHO_HTML,
+)
 
 #: Routes of the job API (the path segment after the endpoint id) and the GraphQL route.
 JOB_ROUTES = (
@@ -58,6 +74,8 @@ JOB_ROUTES = (
     "health",
 )
 GRAPHQL = "graphql"
+#: RunPod's REST API v2 for pods (`/v2/pods`, `/v2/pods/{id}`): the pod helpers use it.
+PODS = "pods"
 
 
 @dataclass
@@ -66,9 +84,10 @@ class Plan:
 
     #: Route name -> behaviour; routes not named answer `OK`.
     routes: Mapping[str, str] = field(default_factory=dict)
-    #: State of every job in `OK` answers: IN_PROGRESS (runs for ever) or COMPLETED.
+    #: State of every job in `OK` answers: IN_PROGRESS (runs for ever), COMPLETED or FAILED.
     state: str = "IN_PROGRESS"
-    #: Output of a COMPLETED job (RunPod's default for a generator worker is []).
+    #: Output of a COMPLETED job (RunPod's default for a generator worker is []), or the
+    #: error of a FAILED one ("{key}" is replaced by the key the request carried).
     output: Any = None
     #: A `Set-Cookie` header on every answer.
     cookies: bool = False
@@ -213,9 +232,14 @@ class HostileServer:
             await _forever()
         if behaviour == LOST:
             return False
-        if behaviour == ECHO_401:
+        if behaviour in (ECHO_401, ECHO_503):
+            status = 401 if behaviour == ECHO_401 else 503
             body = {"error": f"the API key {key} is not valid"}
-            await _write(writer, _response(401, body, extra))
+            await _write(writer, _response(status, body, extra))
+            return True
+        if behaviour == ECHO_HTML:
+            page = f"<html><body>Signed in as {key}</body></html>".encode()
+            await _write(writer, _raw(200, "text/html", page, extra))
             return True
         if behaviour == ENDLESS:
             await self._endless(writer, seen, extra)
@@ -263,7 +287,12 @@ class HostileServer:
             operation = request.json().get("operationName")
             if operation == "Pods":
                 return 200, {"data": {"myself": {"pods": []}}}
-            return 200, {"data": None, "errors": [{"message": f"not served: {operation}"}]}
+            message = f"{operation} is not allowed for the key {request.key()}"
+            return 200, {"data": None, "errors": [{"message": message}]}
+        if route == PODS:
+            if request.path.split("?", 1)[0].rstrip("/").endswith(f"/{PODS}"):
+                return 200, {"pods": []}
+            return 404, {"error": "pod not found"}
         if route in ("run", "runsync"):
             job_id = f"job-{next(self._ids)}"
             with self._lock:
@@ -294,6 +323,8 @@ class HostileServer:
         answer: dict[str, Any] = {"id": job_id, "status": plan.state}
         if plan.state == "COMPLETED":
             answer["output"] = plan.output
+        if plan.state == "FAILED":
+            answer["error"] = str(plan.output).replace("{key}", request.key())
         return 200, answer
 
 
@@ -313,6 +344,8 @@ class _Request:
         parts = self.path.split("?", 1)[0].strip("/").split("/")
         if parts[-1] == GRAPHQL:
             return GRAPHQL
+        if parts[:2] == ["v2", PODS]:  # like RunPod, no endpoint is named after a collection
+            return PODS
         # /v2/{endpoint_id}/{route}[/{job_id}]
         return parts[2] if len(parts) >= 3 and parts[0] == "v2" else "?"
 
@@ -346,14 +379,19 @@ async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
     return _Request(method, path, headers, body)
 
 
-_REASONS = {200: "OK", 401: "Unauthorized"}
+_REASONS = {200: "OK", 401: "Unauthorized", 404: "Not Found", 503: "Service Unavailable"}
 
 
 def _response(status: int, body: Any, extra: list[tuple[str, str]] | None = None) -> bytes:
-    payload = json.dumps(body).encode()
+    return _raw(status, "application/json", json.dumps(body).encode(), extra)
+
+
+def _raw(
+    status: int, content_type: str, payload: bytes, extra: list[tuple[str, str]] | None = None
+) -> bytes:
     head = [
         f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
-        "Content-Type: application/json",
+        f"Content-Type: {content_type}",
         f"Content-Length: {len(payload)}",
         *(f"{name}: {value}" for name, value in extra or []),
     ]

@@ -146,12 +146,12 @@ CALLS = {
         Call(
             "wait_until_running",
             "pods.wait_until_running(pod_id, timeout=T)",
-            ("graphql",),
+            (hs.PODS, hs.GRAPHQL),
             jobs=0,
         ),
         Call("cancel", "job.cancel()", ("cancel",), timed=False, extra=("wrong-id",)),
         Call("health", "endpoint.health()", ("health",), timed=False, jobs=0),
-        Call("pods.list", "pods.list()", ("graphql",), timed=False, jobs=0),
+        Call("pods.list", "pods.list()", (hs.PODS, hs.GRAPHQL), timed=False, jobs=0),
     )
 }
 
@@ -222,7 +222,7 @@ class Trial:
     def plan(self) -> hs.Plan:
         p = self.pattern
         if p.everywhere:
-            routes = dict.fromkeys((*hs.JOB_ROUTES, hs.GRAPHQL), p.behaviour)
+            routes = dict.fromkeys((*hs.JOB_ROUTES, hs.GRAPHQL, hs.PODS), p.behaviour)
         elif p.behaviour == hs.LOST:
             routes = {"stream": p.behaviour}  # the recovery's status reads are answered
         else:
@@ -299,17 +299,8 @@ OWN_POOL = [
 ]
 ALL_TRIALS = TRIALS + OWN_POOL
 
-#: Known defects: trial key -> reason. Not strict: the blocking map's defect shows only
-#: when its items' clean-ups do not end together (it depends on thread timing).
-KNOWN_DEFECTS: dict[str, str] = {
-    f"map-sync-{b}+cancel": (
-        "blocking map: when the items' own clean-ups (each spending the 5 s budget on the "
-        "misbehaving /cancel) do not end together, map's stop cancels the jobs still running "
-        "again, one after another, each with a fresh 5 s budget (Endpoint._cancel_all; "
-        "test_deadlines measured 16.6 s)"
-    )
-    for b in _BYTES
-}
+#: Known defects: trial key -> reason (xfail(strict=True) until fixed).
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 @dataclass
@@ -665,7 +656,7 @@ def _record(results: Results, outcomes: dict[str, Outcome]) -> None:
 
 def _param(trial: Trial) -> Any:
     reason = KNOWN_DEFECTS.get(trial.key)
-    marks = [pytest.mark.xfail(strict=False, reason=reason)] if reason else []
+    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
     return pytest.param(trial, id=trial.key, marks=marks)
 
 

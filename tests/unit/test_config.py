@@ -182,12 +182,25 @@ def test_callable_returning_a_bad_key_is_a_configuration_error(
     assert not isinstance(info.value, MissingApiKeyError)
 
 
-def test_callable_errors_propagate_unchanged(config: Path) -> None:
-    def broken() -> str:
-        raise LookupError("vault unavailable")
+def test_callable_errors_become_a_configuration_error_without_the_key(config: Path) -> None:
+    """A key function that raises: a ConfigurationError naming what it raised, its text
+    redacted (the key it handed out before is masked), nothing chained (the function's
+    own exception, text and locals may hold secrets)."""
+    key = new_key()
+    calls: list[int] = []
 
-    with pytest.raises(LookupError, match="vault unavailable"):
-        provider(broken, config=config).get()
+    def rotating() -> str:
+        calls.append(1)
+        if len(calls) > 1:
+            raise LookupError(f"vault unavailable; could not renew {key}")
+        return key
+
+    keys = provider(rotating, config=config)
+    assert keys.get() == key
+    with pytest.raises(ConfigurationError, match="LookupError: vault unavailable") as info:
+        keys.get()
+    assert key not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__context__ is None
 
 
 # -- missing key ----------------------------------------------------------------------------
@@ -307,7 +320,7 @@ def test_malformed_toml_names_the_file_and_position_but_not_its_contents(config:
     assert "line 2" in message
     assert secret not in message
     assert info.value.__cause__ is None
-    assert info.value.__suppress_context__
+    assert info.value.__context__ is None  # the parser's frames (locals) hold the text
 
 
 def test_unreadable_config_file(tmp_path: Path) -> None:
