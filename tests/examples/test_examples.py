@@ -128,19 +128,24 @@ def test_worker_file_served_both_ways() -> None:
         "output: ['Once', 'Upon', 'A', 'Time']",
         "failed: input.prompt must be a non-empty string",
     ]
-    as_worker = run_python([script, "--worker-python", str(official)], env).stdout
-    assert as_worker.splitlines() == expected
-    in_process = subprocess.run(
+    in_process = subprocess.Popen(  # beside the other: both take seconds to start
         [str(official), script, "--in-process"],
         cwd=ROOT,
         env={**env, "PYTHONPATH": str(ROOT), "RUNPOD_LOG_LEVEL": "ERROR"},
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
-        check=False,
     )
-    assert in_process.returncode == 0, in_process.stderr
-    assert [line for line in in_process.stdout.splitlines() if ": " in line] == expected
+    try:
+        as_worker = run_python([script, "--worker-python", str(official)], env).stdout
+        stdout, stderr = in_process.communicate(timeout=120)
+    finally:
+        if in_process.poll() is None:
+            in_process.kill()
+            in_process.communicate()
+    assert as_worker.splitlines() == expected
+    assert in_process.returncode == 0, stderr
+    assert [line for line in stdout.splitlines() if ": " in line] == expected
 
 
 def test_my_worker_tests_pass() -> None:

@@ -603,8 +603,9 @@ def test_the_emulated_runtime_matches_runpods_own_functions() -> None:
 
 # ---------------------------------------------------------------------------- equivalence
 
-#: endpoint kind -> worker file and its arguments; each is served twice by one emulator
-#: in .official-venv: "in-KIND" in-process (--handler), "w-KIND" as a worker process.
+#: endpoint kind -> worker file and its arguments; each is served by one emulator in
+#: .official-venv as "in-KIND" in-process (--handler) and, for the kinds compared with
+#: the real runtime, as "w-KIND", a worker process (--worker).
 KINDS: dict[str, str] = {
     "plain": "plain.py",
     "state": "plain.py",
@@ -614,6 +615,9 @@ KINDS: dict[str, str] = {
     "async": "async_handler.py --concurrency 3",
     "debugger": "debugger.py",
 }
+#: In-process only: refresh and the debugger's checkpoints in worker processes are the
+#: real runtime's own doing (test_real_workers.py covers the restart).
+IN_PROCESS_ONLY = {"state", "debugger"}
 
 
 @pytest.fixture(scope="module")
@@ -625,7 +629,8 @@ def both_modes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     command.append("--no-rate-limits")
     for kind, file in KINDS.items():
         command += ["--handler", f"in-{kind}={WORKERS / file}"]
-        command += ["--worker", f"w-{kind}={WORKERS / file}"]
+        if kind not in IN_PROCESS_ONLY:
+            command += ["--worker", f"w-{kind}={WORKERS / file}"]
     log = tmp_path_factory.mktemp("both-modes") / "stderr.log"
     with log.open("w") as stderr:
         process = subprocess.Popen(
@@ -644,7 +649,7 @@ def both_modes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             with httpx.Client(base_url=base, headers={"Authorization": "k"}) as api:
 
                 def workers_up() -> bool | None:
-                    for kind in KINDS:
+                    for kind in KINDS.keys() - IN_PROCESS_ONLY:
                         workers = api.get(f"/w-{kind}/health").json()["workers"]
                         if workers["idle"] + workers["running"] < 1:
                             return None
@@ -728,25 +733,23 @@ def test_in_process_results_equal_the_real_runtimes(
 
 
 @pytest.mark.compat
-@pytest.mark.parametrize("mode", ["in", "w"])
-def test_refresh_worker_restarts_in_both_modes(both_modes: str, mode: str) -> None:
-    endpoint = f"{mode}-state"
+def test_refresh_worker_loads_the_worker_file_anew(both_modes: str) -> None:
+    """As a worker process restarts (test_real_workers.py), the in-process handler's
+    module starts over: its module state is back to the start."""
     with httpx.Client(base_url=both_modes, headers={"Authorization": "k"}, timeout=60) as api:
 
         def outcome(action: str) -> Any:
-            return _outcome(api, endpoint, {"action": action})["output"]
+            return _outcome(api, "in-state", {"action": action})["output"]
 
         assert [outcome("calls"), outcome("calls")] == [1, 2]
         assert outcome("refresh") == {"pid": "<volatile>"}  # refresh_worker stripped
-        assert outcome("calls") == 1  # a new process, or the module loaded anew
+        assert outcome("calls") == 1
 
 
 @pytest.mark.compat
-@pytest.mark.parametrize("mode", ["in", "w"])
-def test_debugger_checkpoints_are_cleared_after_each_job(both_modes: str, mode: str) -> None:
-    endpoint = f"{mode}-debugger"
+def test_debugger_checkpoints_are_cleared_after_each_job(both_modes: str) -> None:
     with httpx.Client(base_url=both_modes, headers={"Authorization": "k"}, timeout=60) as api:
-        outcomes = [_outcome(api, endpoint, {"value": n}) for n in range(3)]
+        outcomes = [_outcome(api, "in-debugger", {"value": n}) for n in range(3)]
     assert [o["output"] for o in outcomes] == [{"value": 0}, {"value": 1}, {"value": 2}]
 
 
