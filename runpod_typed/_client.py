@@ -22,10 +22,11 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import NoneType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import httpcore
 import httpx
 from typing_extensions import TypedDict, Unpack
 
-from runpod_typed._bounded_io import bounded_transport
+from runpod_typed._bounded_io import BoundedBackend, bounded_transport
 from runpod_typed._config import ApiKeyProvider, ApiKeySource, hidden, resolve_urls
 from runpod_typed._deadline import Deadline
 from runpod_typed._endpoint import AsyncEndpoint, Endpoint
@@ -153,6 +154,23 @@ def _sync_pool(timeout: float | None) -> httpx.Client:
     """The blocking pool clients create: every request within its total time limit."""
     transport = bounded_transport(DEFAULT_LIMITS)
     return httpx.Client(transport=transport, timeout=timeout, cookies=_no_cookies())
+
+
+def _bound_callers_pool(client: httpx.Client) -> None:
+    """Give a caller's blocking pool the total time limit per request the SDK's own have.
+
+    httpx bounds each socket operation, so a server trickling its answer would outlive
+    any deadline. The network backend of each of the pool's httpx transports is wrapped
+    (`BoundedBackend`): it cuts operations only for requests the SDK's driver marks with
+    their end, so the caller's own requests through the pool are unchanged. A transport
+    of another kind (a mock, a custom one) is left as it is.
+    """
+    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        inner = getattr(pool, "_network_backend", None)
+        if isinstance(inner, httpcore.NetworkBackend) and not isinstance(inner, BoundedBackend):
+            pool._network_backend = BoundedBackend(inner)  # type: ignore[union-attr]
 
 
 def _async_pool(timeout: float | None) -> httpx.AsyncClient:
@@ -346,6 +364,8 @@ class Runpod(_ClientBase):
         api_key = hidden(api_key)  # out of this frame's locals (tracebacks print them)
         super().__init__(api_key, options)
         self._owns_http = http_client is None
+        if http_client is not None:
+            _bound_callers_pool(http_client)
         self._http = http_client or _sync_pool(self._transport.timeout)
 
     def endpoint(self, endpoint_id: str) -> Endpoint:

@@ -24,8 +24,15 @@ SECRETS = (SECRET_KEY, WRONG_KEY)
 SECTIONS = {
     "soak": "Fault soak",
     "cancellation": "Cancellation trials",
+    "sync-cancellation": "Blocking client: Ctrl-C and the first failure in map",
     "deadlines": "Hung servers: time to give up",
+    "hostile": "Hostile servers: time to give up per call and byte pattern",
+    "memory": "Endless answers: memory bound",
+    "cookies": "Cookies",
     "corpus": "Bad-input corpus",
+    "misuse": "Key functions, config files, event loops",
+    "tracebacks": "Secrets in tracebacks (locals, chained exceptions, 300 tenants)",
+    "pickling": "Pickling exceptions",
     "hygiene": "Secret hygiene",
 }
 

@@ -29,6 +29,14 @@ _INTRO = {
         "The caller gives up at a random (seeded) moment; afterwards every job the emulator "
         "created must be CANCELLED, or have been final already, and none may still run."
     ),
+    "sync-cancellation": (
+        "The blocking client, driven from the main thread as a terminal user drives it: a "
+        "timer thread sends SIGINT to the process at a seeded random moment during `map` (8 "
+        "jobs of 30 s, 4 at a time) or `run_sync`, and an item of a `map` fails at a random "
+        "moment. The call must raise (KeyboardInterrupt, or the item's JobFailed) within the "
+        "clean-up budget + 1 s, start no further item, and leave every job the emulator "
+        "created CANCELLED (or final already)."
+    ),
     "deadlines": (
         "Each call that takes `timeout=`, from the blocking and the async client, against an "
         "emulator whose routes accept the request and then hang (`latency=30` on the routes "
@@ -43,10 +51,72 @@ _INTRO = {
         "generous margin, not a speed target. All trials run at once; set-up (jobs to wait "
         "on, pods) happens before the faults are switched on."
     ),
+    "hostile": (
+        "A raw loopback server (`tests/reliability/hostile_server.py`) misbehaves on the "
+        "routes a call uses: it accepts and never answers, stalls after the headers, trickles "
+        "the head or the body one byte at a time, sends an endless chunked body, answers a "
+        "status about another job, loses a `/stream` answer before a final output of `[]`, "
+        "or answers 401 quoting the key; where giving up cancels a job, also with `/cancel` "
+        "misbehaving the same way. A call given `timeout=T` must raise a typed error by "
+        "T + 1 s (+ the clean-up budget when the clean-up meets the server: `/cancel`, or a "
+        "submission, misbehaves); a call without a timeout argument by what the client's "
+        "options allow: its `timeout=` per request times the retry policy's attempts, plus "
+        "the policy's longest back-offs (+ 1 s). The key must be in no error. Clients are "
+        "tenants of one `RunpodFactory` (the SDK's own pools; a few trials use a blocking "
+        "client's own pool, or a pool the caller passes with `http_client=`). Blocking trials run a thread each, async ones on one event "
+        "loop; the trials with a deadline of one kind run beside those without one of the "
+        "other, their starts 50 ms apart, so that a burst of simultaneous clean-ups on a "
+        "loaded machine does not time the test instead of the SDK."
+    ),
+    "memory": (
+        "An endless chunked body, sent as fast as the client reads: the client must refuse "
+        "it with ResponseTooLargeError once it has read `max_response_bytes` (default "
+        "100 MiB; a client option), and its resident set size (psutil, sampled every 2 ms "
+        "while the call runs) may grow by at most the cap + 60 MiB. One trial at a time, "
+        "nothing else in flight; the async trials include building the client's pool."
+    ),
+    "cookies": (
+        "The hostile server sets a cookie on every answer. Two tenants of one "
+        "`RunpodFactory` (blocking and async) and a plain `Runpod` / `AsyncRunpod` each make "
+        "two rounds of calls (health, run_sync, status, pods.list); no request may carry a "
+        "`Cookie` header (RunPod needs none, and tenants sharing a pool must never send each "
+        "other's). A pool the caller passes (`http_client=`) keeps its own jar: reported, "
+        "not judged."
+    ),
     "corpus": (
         "Each case expects one typed error (or a successful parse) and runs under a bound, "
         "so a hang fails it too. Malformed servers are `httpx.MockTransport`s; the rest is "
         "the emulator over loopback."
+    ),
+    "misuse": (
+        "Mistakes that must reach the caller typed and explained, quoting no key: a key "
+        "function (`api_key=callable`) that raises is a ConfigurationError naming what it "
+        "raised, redacted, with nothing chained; a group- or world-readable "
+        "`~/.runpod/config.toml` gives one InsecureConfigWarning per file naming the `chmod` "
+        "to run (as ssh warns about a private key); an `AsyncRunpod`, or a factory's async "
+        "tenants, used from a second event loop raise WrongEventLoopError (also a "
+        "RuntimeError) before anything is sent, not httpx's raw 'Event loop is closed'."
+    ),
+    "tracebacks": (
+        "`pytest -l`, rich's `show_locals` and error trackers print the repr of every local "
+        "of every frame, and the exceptions chained to an error (a context suppressed with "
+        "`from None` included: a tracker can still reach it). 300 clients with their own keys "
+        "live at once (more than the 256 keys the redactor used to remember); the oldest 64 "
+        "meet 16 kinds of failure from the blocking and the async client, many from a "
+        "server that quotes the key back. Each error is rendered by "
+        "`traceback.TracebackException(..., capture_locals=True)` with its chain, every "
+        "exception reachable through `__cause__`/`__context__` on its own with locals, "
+        "rich's `Traceback.extract(..., show_locals=True)`, and the headers of any httpx "
+        "request in the chain: no rendering may hold a tenant's key. A GraphQL error or a "
+        "job error that quotes the key is the server's payload, kept as received (in "
+        "`.errors`, `.status`, and so in locals): for those only the message is judged, and "
+        "the payload renderings are counted."
+    ),
+    "pickling": (
+        "Every exception class `runpod_typed` exports, made with its own constructor, must "
+        "survive a pickle round trip and come back the same (type, message, attributes) "
+        "from a spawned `ProcessPoolExecutor` worker that raises it: an exception that "
+        "cannot be rebuilt breaks the pool instead of reaching the caller."
     ),
     "hygiene": (
         "The SDK logs at DEBUG for the whole run into a handler on the root logger; every "

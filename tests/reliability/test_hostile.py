@@ -5,7 +5,8 @@ uses: it hangs, stalls after the headers, trickles the head or the body one byte
 at a time, sends an endless body, answers about another job, loses a `/stream`
 answer before a final output of `[]`, or answers 401 quoting the key. Each call
 is made from the blocking and the async client (tenants of a `RunpodFactory`,
-so the SDK's own connection pools; a few trials use a client's own pool), and
+so the SDK's own connection pools; a few trials use a blocking client's own pool,
+or a pool the caller passes with `http_client=`), and
 with `/cancel` misbehaving too where giving up cancels a job.
 
 The contract under test, with a generous margin (not a speed target):
@@ -36,6 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 
 from runpod_typed import (
@@ -77,7 +79,7 @@ TRICKLE = 0.4
 #: Trials of a phase start this far apart (in an interleaved order), so that their
 #: deadlines do not all fire in the same millisecond: on a loaded 2-core machine a
 #: burst of 80 clean-ups at once would time the burst, not each call's bound.
-STAGGER = 0.03
+STAGGER = 0.05
 #: After this long a trial still running counts as hung (the server is then stopped).
 WATCH = 30.0
 MAP_INPUTS = 3
@@ -292,10 +294,14 @@ TRIALS = [
     for client in CLIENTS
 ]
 #: Trials through a blocking client's own pool (Runpod without a factory; the async
-#: client's own pool is the factory's kind, and costs seconds to build on a busy machine).
+#: client's own pool is the factory's kind, and costs seconds to build on a busy machine),
+#: and through a pool the caller passes (`http_client=httpx.Client()`).
 OWN_POOL = [
     Trial(CALLS["output"], PATTERNS[hs.TRICKLE_BODY], "sync-own"),
     Trial(CALLS["health"], PATTERNS[hs.TRICKLE_HEAD], "sync-own"),
+    Trial(CALLS["output"], PATTERNS[hs.TRICKLE_BODY], "sync-user"),
+    Trial(CALLS["output"], PATTERNS[f"{hs.TRICKLE_BODY}+cancel"], "sync-user"),
+    Trial(CALLS["health"], PATTERNS[hs.TRICKLE_HEAD], "sync-user"),
 ]
 ALL_TRIALS = TRIALS + OWN_POOL
 
@@ -536,6 +542,7 @@ def measured(secret_witness: SecretWitness) -> Iterator[dict[str, Outcome]]:
     factory: RunpodFactory | None = None
     sync_clients: dict[str, Runpod] = {}
     async_clients: dict[str, AsyncRunpod] = {}
+    callers: list[httpx.Client] = []
     try:
         for trial in ALL_TRIALS:
             server.plan(trial.api_key, trial.plan())
@@ -546,6 +553,9 @@ def measured(secret_witness: SecretWitness) -> Iterator[dict[str, Outcome]]:
             options = client_options(server, trial.call.timed)
             if trial.client == "sync-own":
                 sync_clients[trial.key] = Runpod(trial.api_key, **options)
+            elif trial.client == "sync-user":
+                callers.append(httpx.Client())
+                sync_clients[trial.key] = Runpod(trial.api_key, http_client=callers[-1], **options)
             elif trial.client == "sync":
                 rp = factory.client(trial.api_key)
                 if not trial.call.timed:
@@ -589,6 +599,8 @@ def measured(secret_witness: SecretWitness) -> Iterator[dict[str, Outcome]]:
             thread.join(timeout=5)
         for client in sync_clients.values():
             client.close()
+        for pool in callers:
+            pool.close()
 
         async def close_async() -> None:
             for client in async_clients.values():

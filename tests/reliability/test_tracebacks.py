@@ -226,7 +226,9 @@ def fail_sync(kind: Kind, key: str, rp: Any, urls: dict[str, str], pool: httpx.C
         rp.close()
     if kind.key == "graphql":
         return rp.graphql.myself()
-    if kind.key in ("job-failed", "deadline", "trickle"):
+    if kind.key == "job-failed":
+        return endpoint.job("job-1").output(timeout=30)
+    if kind.key in ("deadline", "trickle"):
         return endpoint.job("job-1").output(timeout=0.4)
     if kind.key == "wrong-id":
         return endpoint.job("job-1").cancel()
@@ -249,7 +251,9 @@ async def fail_async(
         await arp.close()
     if kind.key == "graphql":
         return await arp.graphql.myself()
-    if kind.key in ("job-failed", "deadline", "trickle"):
+    if kind.key == "job-failed":
+        return await endpoint.job("job-1").output(timeout=30)
+    if kind.key in ("deadline", "trickle"):
         return await endpoint.job("job-1").output(timeout=0.4)
     if kind.key == "wrong-id":
         return await endpoint.job("job-1").cancel()
