@@ -461,13 +461,16 @@ def _record(results: Results, work: list[Produced], checked: Checked) -> None:
         for client in CLIENTS:
             items = [p for p in work if p.kind is kind and p.client == client]
             raised = Counter(type(p.error).__name__ if p.error else "nothing" for p in items)
-            leaks = [leak for leak in checked.leaks if leak.startswith(f"{kind.key}/{client} ")]
+            prefix = f"{kind.key}/{client} "
+            leaks = [leak for leak in checked.leaks if leak.startswith(prefix)]
+            payload = [hit for hit in checked.payload if hit.startswith(prefix)]
             rows.append(
                 {
                     "failure": kind.label,
                     "client": client,
                     "raised": ", ".join(f"{n}x {name}" for name, n in raised.items()),
                     "keys found": len(leaks),
+                    "in the kept payload": len(payload) if kind.payload else "-",
                 }
             )
     results.figure(SECTION, "failures", rows)
