@@ -21,7 +21,9 @@ class EmulatorProcess:
 
     def requests_by_endpoint(self, endpoint_id: str) -> dict[str, int]:
         """Requests per route the emulator has counted for one endpoint id."""
-        counters: dict[str, Any] = httpx.get(f"{self.url}/_emulator/counters").json()
+        # The key is needed once the emulator runs with --api-key (admin routes take it too).
+        answer = httpx.get(f"{self.url}/_emulator/counters", headers={"Authorization": KEY})
+        counters: dict[str, Any] = answer.json()
         routes: dict[str, int] = counters["requests_by_endpoint"].get(endpoint_id, {})
         return routes
 

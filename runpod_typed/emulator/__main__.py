@@ -20,7 +20,7 @@ from runpod_typed.emulator import server_imports
 
 try:
     with server_imports("python -m runpod_typed.emulator"):
-        from runpod_typed.emulator._emulator import Emulator
+        from runpod_typed.emulator._emulator import Emulator, exposure_warning
         from runpod_typed.emulator._faults import FaultSpec
         from runpod_typed.emulator._server import serve_forever
         from runpod_typed.emulator.handlers import BUILTIN_HANDLERS, HandlerConfig, load_handler
@@ -152,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ImportError, AttributeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    warning = exposure_warning(args.host, args.api_key, "--api-key")
+    if warning is not None:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
     host = f"[{args.host}]" if ":" in args.host else args.host
 
     def ready(port: int) -> None:

@@ -5,7 +5,7 @@ them (``/v2/{endpoint_id}/run``, ``/v2/{endpoint_id}/status/{job_id}``, ...; the
 methods each accepts: anything else is 405), ``/graphql`` (the control plane,
 built on first use), REST v2 under ``/v2/<collection>`` (``rest_v2``: ``/v2/pods``,
 ``/v2/serverless``, ...; on the control plane's state) and the admin routes
-``/_emulator/...`` (no key needed).
+``/_emulator/...`` (with an API key set, they need it too, in the same forms).
 Anything else is a plain-text ``404 page not found``, as RunPod's Go server
 answers. Each request passes, in order: counters, fault injection, auth, rate
 limit, route.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from runpod_typed._generated.serverless.routes import ROUTES, Route
+from runpod_typed.emulator import _json as wire
 from runpod_typed.emulator import rest_v2
 from runpod_typed.emulator._counters import Counters
 from runpod_typed.emulator._faults import (
@@ -56,8 +56,7 @@ RouteHandler = Callable[[Request, str, str], Awaitable[Response]]
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    return Response(content, status, headers, media_type="application/json")
+    return Response(wire.dumps(body), status, headers, media_type="application/json")
 
 
 def _is_final(job: Job) -> bool:
@@ -143,6 +142,11 @@ class EmulatorApp:
             await self.openai_route(scope, receive, send)
             return
         if path.startswith("/_emulator/"):
+            # With a key set, the admin routes take it too: they read every job's output,
+            # inject faults and reset the server.
+            if self._api_key is not None and not self._authorized(scope, "admin"):
+                await _UNAUTHORIZED(scope, receive, send)
+                return
             await self._admin(path.removeprefix("/_emulator/"), scope, receive, send)
             return
         target = self._classify(path)
@@ -372,7 +376,7 @@ class EmulatorApp:
 
     async def _set_faults(self, body: bytes) -> Response:
         try:
-            data = json.loads(body) if body.strip() else None
+            data = wire.loads(body) if body.strip() else None
             if data is not None and not isinstance(data, dict):
                 raise ValueError("expected a JSON object or null")
             spec = None if data is None else FaultSpec.from_dict(data)

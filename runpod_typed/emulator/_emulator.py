@@ -19,6 +19,9 @@ thread. Jobs live on the serving loop and do not survive a restart; counters do 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +48,43 @@ if TYPE_CHECKING:
     from runpod_typed.emulator.control_plane import ControlPlane
 
 T = TypeVar("T")
+
+
+class ExposedEmulatorWarning(UserWarning):
+    """The emulator serves on an address other machines can reach."""
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(name, None)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {str(info[4][0]).split("%")[0] for info in infos}
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
+
+
+def exposure_warning(host: str, api_key: str | None, key_option: str = "api_key") -> str | None:
+    """What to warn about when serving on `host` (None for a loopback address)."""
+    if _is_loopback(host):
+        return None
+    if api_key is None:
+        who, why = "anyone on the network", f": without {key_option}, any non-empty key is accepted"
+    else:
+        who = f"anyone on the network with the {key_option} key"
+        why = " (it travels in clear text: the emulator speaks plain HTTP)"
+    return (
+        f"the RunPod emulator serves on {host or 'every interface'}, which other machines can "
+        f"reach. It is meant for tests: {who} can submit jobs that run your handlers, read "
+        f"their outputs and use the /_emulator/ admin routes{why}. Serve on 127.0.0.1 "
+        "unless you mean to share it."
+    )
 
 
 class Emulator:
@@ -101,6 +141,7 @@ class Emulator:
             raise ValueError("workers must be 0 or more")
         if api_key is not None and not api_key:
             raise ValueError("api_key must be a non-empty string or None")
+        self._api_key = api_key
         self._handlers = {
             endpoint_id: load_handler(spec) for endpoint_id, spec in (handlers or {}).items()
         }
@@ -193,8 +234,15 @@ class Emulator:
 
     @contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningEmulator]:
-        """Serve on `host:port` (0: a free port) from a background thread while in the block."""
+        """Serve on `host:port` (0: a free port) from a background thread while in the block.
+
+        A `host` other machines can reach (``0.0.0.0``, a LAN address) warns
+        (`ExposedEmulatorWarning`): the emulator is meant for tests, not for a network."""
         from runpod_typed.emulator._server import serve_in_thread
+
+        message = exposure_warning(host, self._api_key)
+        if message is not None:
+            warnings.warn(message, ExposedEmulatorWarning, stacklevel=3)
 
         with serve_in_thread(self.app, host, port, self.prepare_stop) as bound_port:
             running = RunningEmulator(self, host, bound_port)

@@ -33,7 +33,6 @@ for ``/runsync``).
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +40,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from runpod_typed._generated.rest.operations import COLLECTIONS
+from runpod_typed.emulator import _json as wire
 from runpod_typed.emulator._faults import Message, Receive, Scope, Send
 from runpod_typed.emulator._queue import COMPLETED, FINAL_STATES, Job
-from runpod_typed.emulator._requests import BadRequest, JobRequest
+from runpod_typed.emulator._requests import BadRequest, JobRequest, parse_json_body
 
 if TYPE_CHECKING:
     from runpod_typed.emulator._app import EmulatorApp
@@ -56,8 +56,7 @@ _DONE = "data: [DONE]\n\n"
 
 
 def _json(body: Any, status: int = 200) -> Response:
-    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    return Response(content, status, media_type="application/json")
+    return Response(wire.dumps(body), status, media_type="application/json")
 
 
 def _error(message: str, kind: str, status: int) -> Response:
@@ -88,7 +87,7 @@ def events(chunk: Any) -> str:
         return chunk
     if isinstance(chunk, list):
         return "".join(events(item) for item in chunk)
-    return f"data: {json.dumps(chunk, separators=(',', ':'), ensure_ascii=False)}\n\n"
+    return f"data: {wire.dumps(chunk).decode()}\n\n"
 
 
 class OpenAIRoute:
@@ -153,10 +152,7 @@ class OpenAIRoute:
         body = await app._body(request, _BUDGET, settings.max_runsync_bytes)
         openai_input: Any = None
         if body.strip():
-            try:
-                openai_input = json.loads(body)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise BadRequest(f"request body is not valid JSON: {exc}") from None
+            openai_input = parse_json_body(body)
         job_request = JobRequest(
             input={"openai_route": route, "openai_input": openai_input},
             webhook=None,

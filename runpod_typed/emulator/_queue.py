@@ -1,7 +1,9 @@
 """Jobs and their queues: what the job API routes read and change.
 
-Each endpoint has a queue (normal, then low priority) served either by N worker tasks
-on the server's event loop, or by worker processes (a `WorkerHost`, see _workers.py)
+Each endpoint has a queue (normal, then low priority) served either by up to N worker
+tasks on the server's event loop (started as jobs arrive; one idle for
+`JobSettings.idle_worker_seconds` ends, so endpoint ids that see no more jobs cost no
+task), or by worker processes (a `WorkerHost`, see _workers.py)
 that take jobs over HTTP. An in-process worker runs the endpoint's handler with the
 official runtime's semantics (_runtime.py) under the job's execution timeout: async
 handlers on the loop; plain functions and generator functions each in a thread of
@@ -37,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from runpod_typed.emulator import _json as wire
 from runpod_typed.emulator import _runtime, handlers
 from runpod_typed.emulator._counters import Counters
 from runpod_typed.emulator._requests import BadRequest, JobRequest
@@ -151,10 +154,14 @@ class EndpointQueue:
         self.concurrency: int = 1 if handler is None else handler.concurrency()
         """Jobs one in-process worker runs at once (its `concurrency_modifier`)."""
         self.worker_count = workers
-        self.queue: deque[tuple[Job, int]] = deque()
-        self.low_queue: deque[tuple[Job, int]] = deque()
-        self.idle: deque[asyncio.Future[None]] = deque()
-        self.workers: list[asyncio.Task[None]] = []
+        # The queues exist while they hold jobs (None otherwise), and `idle` is a list: an
+        # endpoint id without work costs a few hundred bytes, not three deques' blocks.
+        self.queue: deque[tuple[Job, int]] | None = None
+        self.low_queue: deque[tuple[Job, int]] | None = None
+        self.idle: list[asyncio.Future[None]] = []
+        """Idle in-process workers' and held take polls' futures, oldest first."""
+        self.workers: dict[int, asyncio.Task[None]] = {}
+        """In-process worker slots running now, by index (started on demand, see `_add_slot`)."""
         self.in_queue = 0
         self.in_progress = 0
         self.completed = 0
@@ -236,11 +243,6 @@ class JobStore:
             endpoint = self.endpoints[endpoint_id] = EndpointQueue(
                 endpoint_id, handler, self.worker_count
             )
-            loop = asyncio.get_running_loop()
-            endpoint.workers = [
-                loop.create_task(self._work(endpoint, index))
-                for index in range(self.worker_count * endpoint.concurrency)
-            ]
         return endpoint
 
     def get(self, endpoint_id: str, job_id: str) -> Job | None:
@@ -301,11 +303,11 @@ class JobStore:
         """Remove every queued job of the endpoint (running ones keep running)."""
         removed = 0
         for queue in (endpoint.queue, endpoint.low_queue):
-            for job, attempt in queue:
+            for job, attempt in queue or ():
                 if self._is_current(job, attempt, IN_QUEUE):
                     self._remove(job)
                     removed += 1
-            queue.clear()
+        endpoint.queue = endpoint.low_queue = None
         return removed
 
     def take_stream(self, job: Job) -> dict[str, Any]:
@@ -356,7 +358,7 @@ class JobStore:
             self._notify(job)
         for endpoint in self.endpoints.values():
             while endpoint.idle:
-                waiter = endpoint.idle.popleft()
+                waiter = endpoint.idle.pop(0)
                 if not waiter.done():
                     waiter.set_result(None)
         for host in self._hosts:
@@ -369,19 +371,28 @@ class JobStore:
         return job.attempt == attempt and job.status == status and not job.removed
 
     def _enqueue(self, endpoint: EndpointQueue, job: Job) -> None:
-        queue = endpoint.low_queue if job.low_priority else endpoint.queue
-        queue.append((job, job.attempt))
+        if job.low_priority:
+            if endpoint.low_queue is None:
+                endpoint.low_queue = deque()
+            endpoint.low_queue.append((job, job.attempt))
+        else:
+            if endpoint.queue is None:
+                endpoint.queue = deque()
+            endpoint.queue.append((job, job.attempt))
         self._expire_at(job, job.ttl)
-        self._wake_one(endpoint)
+        if not self._wake_one(endpoint):
+            self._add_slot(endpoint)
 
     @staticmethod
-    def _wake_one(endpoint: EndpointQueue) -> None:
-        """Hand the news of a queued job to one idle worker (or take poll)."""
+    def _wake_one(endpoint: EndpointQueue) -> bool:
+        """Hand the news of a queued job to one idle worker (or take poll); False if none
+        was waiting."""
         while endpoint.idle:
-            waiter = endpoint.idle.popleft()
+            waiter = endpoint.idle.pop(0)
             if not waiter.done():
                 waiter.set_result(None)
-                break
+                return True
+        return False
 
     def _set_status(self, job: Job, status: str) -> None:
         endpoint = self.endpoints[job.endpoint_id]
@@ -432,17 +443,45 @@ class JobStore:
 
     # ------------------------------------------------------------------ in-process workers
 
+    def _add_slot(self, endpoint: EndpointQueue) -> None:
+        """Start one more in-process worker slot for a job no idle slot was told about,
+        unless all the endpoint's slots run (they take queued jobs as they finish)."""
+        slots = self.worker_count * endpoint.concurrency
+        if endpoint.handler is None or len(endpoint.workers) >= slots:
+            return
+        index = next(i for i in range(slots) if i not in endpoint.workers)
+        task = asyncio.get_running_loop().create_task(self._work(endpoint, index))
+        endpoint.workers[index] = task
+
+        def ended(done: asyncio.Task[None]) -> None:
+            if endpoint.workers.get(index) is done:
+                del endpoint.workers[index]
+
+        task.add_done_callback(ended)
+
     async def _work(self, endpoint: EndpointQueue, index: int) -> None:
         """An in-process worker's slot: runs the endpoint's handler on each job it takes
-        (a worker with a concurrency of C has C slots)."""
+        (a worker with a concurrency of C has C slots); ends after
+        `JobSettings.idle_worker_seconds` without a job (the next job starts a slot again)."""
         worker_id = f"{endpoint.id}-worker-{index // endpoint.concurrency}"
         loop = asyncio.get_running_loop()
+        idle_limit = self.settings.idle_worker_seconds
         while True:
             job = self._next(endpoint)
             if job is None:
                 waiter = loop.create_future()
                 endpoint.idle.append(waiter)
-                await waiter
+                try:
+                    await asyncio.wait((waiter,), timeout=idle_limit)
+                finally:
+                    if not waiter.done():
+                        waiter.cancel()
+                        with contextlib.suppress(ValueError):
+                            endpoint.idle.remove(waiter)
+                if waiter.cancelled():  # idle for the whole period, no news since: end
+                    if endpoint.workers.get(index) is asyncio.current_task():
+                        del endpoint.workers[index]
+                    return
                 continue
             await self._execute(endpoint, job, worker_id)
 
@@ -452,6 +491,7 @@ class JobStore:
                 job, attempt = queue.popleft()
                 if self._is_current(job, attempt, IN_QUEUE):
                     return job
+        endpoint.queue = endpoint.low_queue = None  # both empty
         return None
 
     def _start(self, job: Job, worker_id: str) -> int:
@@ -526,12 +566,13 @@ class JobStore:
 
     def _complete(self, job: Job, result: dict[str, Any]) -> None:
         """Record an in-process handler's result (the runtime's, see `_complete_remote`);
-        one that could not be sent as JSON fails the job (the runtime would fail to post
-        it, and RunPod would never see a result)."""
+        one that could not be sent as JSON (not serializable, NaN or Infinity, too deep)
+        fails the job (the runtime would fail to post it, and RunPod would never see a
+        result)."""
         try:
-            json.dumps(result)
-        except (TypeError, ValueError) as exc:
-            self._finish(job, FAILED, error=f"the handler's output is not JSON: {exc}")
+            wire.check_output(result, "the handler's output")
+        except ValueError as exc:
+            self._finish(job, FAILED, error=str(exc))
             return
         self._complete_remote(job, result)
 
@@ -633,6 +674,11 @@ class JobStore:
 
         def apply() -> None:
             if self._is_current(job, attempt, IN_PROGRESS):
+                try:
+                    wire.check_output(value, "a progress update")
+                except ValueError as exc:  # RunPod's server would refuse the runtime's post
+                    _LOG.warning("job %s: progress update dropped: %s", job.id, exc)
+                    return
                 job.progress, job.has_progress = value, True
                 self._notify(job)
 
@@ -678,10 +724,7 @@ class JobStore:
         return result
 
     def _check_chunk(self, chunk: Any) -> None:
-        try:
-            size = len(json.dumps(chunk))
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"a stream chunk is not JSON: {exc}") from None
+        size = len(wire.check_output(chunk, "a stream chunk"))
         if size > self.settings.max_chunk_bytes:
             raise ValueError(
                 f"a stream chunk of {size} bytes exceeds the limit of "
@@ -698,10 +741,10 @@ class JobStore:
     def reset(self) -> None:
         """Forget every job and endpoint, stopping workers, handlers, timers and webhooks."""
         for endpoint in self.endpoints.values():
-            for worker in endpoint.workers:
+            for worker in list(endpoint.workers.values()):
                 worker.cancel()
             while endpoint.idle:  # held take polls re-read the endpoint (a new one)
-                waiter = endpoint.idle.popleft()
+                waiter = endpoint.idle.pop(0)
                 if not waiter.done():
                     waiter.set_result(None)
         for job in list(self.jobs.values()):

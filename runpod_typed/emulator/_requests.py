@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from runpod_typed.emulator import _json
 from runpod_typed.emulator._settings import JobSettings
 
 
@@ -43,12 +44,19 @@ def _int_ms(policy: dict[str, Any], name: str, low: int, high: int, default: int
     return value
 
 
-def parse_job_request(body: bytes, settings: JobSettings) -> JobRequest:
-    """Parse a job submission; JSON is accepted whatever the Content-Type says."""
+def parse_json_body(body: bytes) -> Any:
+    """A request body as JSON; BadRequest (400, the job API's bad-JSON error) if it is not
+    JSON as RunPod's server reads it (see _json.loads)."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return _json.loads(body)
+    except ValueError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
+
+
+def parse_job_request(body: bytes, settings: JobSettings) -> JobRequest:
+    """Parse a job submission; JSON is accepted whatever the Content-Type says (but only
+    JSON as RunPod reads it: no NaN/Infinity, lone surrogates or extreme nesting)."""
+    data = parse_json_body(body)
     if not isinstance(data, dict):
         raise BadRequest('request body must be a JSON object like {"input": {...}}')
     if data.get("input") is None:

@@ -36,6 +36,13 @@ class JobSettings:
     max_abandoned_threads: int = 64
     """Not RunPod's: sync in-process handlers of ended (cancelled, timed-out) jobs that
     may go on running in their threads before new sync jobs wait for one to return."""
+    idle_worker_seconds: float = 60.0
+    """Not RunPod's: an in-process worker with no job for this long ends, so endpoint ids
+    that no longer get jobs hold no tasks; the next job on the endpoint starts it again."""
+
+    def __post_init__(self) -> None:
+        if not self.idle_worker_seconds > 0:
+            raise ValueError("idle_worker_seconds must be a positive number of seconds")
 
 
 @dataclass(frozen=True)

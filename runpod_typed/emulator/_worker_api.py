@@ -22,12 +22,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import hmac
-import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from runpod_typed.emulator import _json as wire
 from runpod_typed.emulator._faults import Receive, Scope, Send
 from runpod_typed.emulator._queue import JobStore
 from runpod_typed.emulator._workers import _LOG, Held, Worker, WorkerPool
@@ -42,8 +42,7 @@ _NOT_FOUND = PlainTextResponse("404 page not found", 404)
 
 
 def _json(body: Any, status: int = 200) -> Response:
-    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    return Response(content, status, media_type="application/json")
+    return Response(wire.dumps(body), status, media_type="application/json")
 
 
 class WorkerApi:
@@ -96,9 +95,9 @@ class WorkerApi:
                 return _OK
         if job_id is not None and method == "POST" and route in ("job-done", "job-stream"):
             try:
-                body = json.loads(await request.body())
-            except ValueError:
-                return PlainTextResponse("the body is not JSON", 400)
+                body = wire.loads(await request.body())  # as RunPod's: no NaN, Infinity, ...
+            except ValueError as exc:
+                return PlainTextResponse(f"the body is not JSON: {exc}", 400)
             if not isinstance(body, dict):
                 return PlainTextResponse("the body is not a JSON object", 400)
             return self._post(worker, route, job_id, body)

@@ -209,8 +209,15 @@ def test_graphql_also_takes_the_key_as_a_query_parameter(runpod_emulator_factory
     assert_refused(httpx.get(job_url, params={"api_key": "secret-key"}))
 
 
-def test_admin_routes_need_no_key(runpod_emulator_factory: Factory) -> None:
+def test_admin_routes_take_the_key_when_one_is_set(runpod_emulator_factory: Factory) -> None:
     server = runpod_emulator_factory(api_key="secret-key")
-    assert httpx.get(f"{server.url}/_emulator/counters").json()["jobs_created"] == 0
-    assert httpx.post(f"{server.url}/_emulator/reset").json() == {"status": "reset"}
-    assert httpx.get(f"{server.url}/_emulator/nothing").status_code == 404
+    assert_refused(httpx.get(f"{server.url}/_emulator/counters"))
+    admin = httpx.Client(
+        base_url=f"{server.url}/_emulator", headers={"Authorization": "secret-key"}
+    )
+    with admin:
+        assert admin.get("/counters").json()["jobs_created"] == 0
+        assert admin.post("/reset").json() == {"status": "reset"}
+        assert admin.get("/nothing").status_code == 404
+    open_server = runpod_emulator_factory()  # without a key set, they need none
+    assert httpx.get(f"{open_server.url}/_emulator/counters").json()["jobs_created"] == 0

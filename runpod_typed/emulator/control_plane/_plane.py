@@ -2,7 +2,9 @@
 
 Errors come back as RunPod's Apollo server sends them: HTTP 200, ``data`` with the
 failed field set to null, and ``errors`` with message, path and ``extensions.code``;
-a document that fails parsing or validation gets HTTP 400.
+a document that fails parsing or validation gets HTTP 400. Bodies and ``variables`` are
+read as RunPod's server reads JSON (no NaN/Infinity, out-of-range numbers, lone surrogates
+or extreme nesting: 400, ariadne's bad-JSON answer).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from typing import Any
 
 from ariadne.asgi import GraphQL
 from ariadne.asgi.handlers import GraphQLHTTPHandler
+from ariadne.exceptions import HttpBadRequestError
 from graphql import GraphQLError, GraphQLSchema
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from runpod_typed.emulator import _json as wire
 from runpod_typed.emulator.control_plane._schema import build_schema, load_sdl
 from runpod_typed.emulator.control_plane._state import State
 from runpod_typed.emulator.control_plane._wire import Json
@@ -101,7 +105,24 @@ class _RunpodHTTPHandler(GraphQLHTTPHandler):
         self, request: Request, result: dict[str, Any], success: bool
     ) -> Response:
         status = 200 if success or "data" in result else 400
-        return JSONResponse(result, status_code=status)
+        return Response(wire.dumps(result), status, media_type="application/json")
+
+    async def extract_data_from_json_request(self, request: Request) -> Any:
+        try:
+            return wire.loads(await request.body())
+        except ValueError as exc:
+            raise HttpBadRequestError(f"Request body is not a valid JSON: {exc}") from None
+
+    def extract_data_from_get_request(self, request: Request) -> dict[Any, Any]:
+        variables = request.query_params.get("variables", "").strip()
+        if variables:
+            try:
+                wire.loads(variables)
+            except ValueError as exc:
+                raise HttpBadRequestError(
+                    f"Variables query arg is not a valid JSON: {exc}"
+                ) from None
+        return super().extract_data_from_get_request(request)
 
 
 class _ExpectedErrorFilter(logging.Filter):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, MutableMapping
 from importlib import resources
 from typing import Any
@@ -11,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from runpod_typed._generated.rest.operations import OPERATIONS, ROOT
+from runpod_typed.emulator import _json as wire
 from runpod_typed.emulator.control_plane._pods import settle
 from runpod_typed.emulator.control_plane._state import State
 from runpod_typed.emulator.rest_v2 import _spec
@@ -31,8 +31,7 @@ _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def _json(status: int, body: Any, media_type: str = "application/json", **headers: str) -> Response:
-    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    return Response(content, status, headers or None, media_type=media_type)
+    return Response(wire.dumps(body), status, headers or None, media_type=media_type)
 
 
 def _problem(problem: Problem) -> Response:

@@ -16,6 +16,7 @@ except ``date-time`` in query parameters.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from urllib.parse import unquote
 
 from runpod_typed._generated.rest.flow_base import Operation
 from runpod_typed._generated.rest.operations import COLLECTIONS, OPERATIONS, ROOT
+from runpod_typed.emulator import _json as wire
 
 Json = dict[str, Any]
 
@@ -190,9 +192,12 @@ def _parse_query(text: str, schema: Json) -> Any:
         return int(text)
     if kind == "number":
         try:
-            return float(text)
+            number = float(text)
         except ValueError:
-            raise ValueError(f"expected a number, got {text!r}") from None
+            number = math.nan
+        if not math.isfinite(number):  # nan, inf: no JSON number is either
+            raise ValueError(f"expected a number, got {text!r}")
+        return number
     if kind == "boolean":
         if text not in ("true", "false"):
             raise ValueError(f"expected true or false, got {text!r}")
@@ -224,11 +229,14 @@ def body(operation: Operation, raw: bytes) -> Json | None:
     if not raw.strip():
         raise Problem(400, "the request body is required (a JSON object)")
     try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise Problem(400, "the request body is not valid JSON") from None
+        value = wire.loads(raw)  # as RunPod's server reads JSON: no NaN, Infinity, ...
+    except ValueError as exc:
+        raise Problem(400, f"the request body is not valid JSON: {exc}") from None
     schema = {"$ref": f"#/components/schemas/{operation.body}"}
-    errors = validate(schema, value, "body")
+    try:
+        errors = validate(schema, value, "body")
+    except RecursionError:
+        raise Problem(400, "the request body is nested too deeply") from None
     if errors:
         raise Problem(400, f"invalid request body: {errors[0]}", errors)
     if not isinstance(value, dict):  # the schemas are objects: validate said so already
