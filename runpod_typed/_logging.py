@@ -217,6 +217,23 @@ def redact(text: str) -> str:
     return _redactor.redact(text)
 
 
+#: How far past the cut `redacted_excerpt` scans, so that a key the cut would split is
+#: masked whole first (RunPod's keys are a few dozen characters).
+EXCERPT_MARGIN = 1024
+
+
+def redacted_excerpt(text: str, limit: int) -> str:
+    """The first `limit` characters of `text` (then "..."), redacted.
+
+    Only that much (plus `EXCERPT_MARGIN`) is scanned: an error keeps an excerpt of a
+    body, and a proxy's multi-megabyte error page must not cost seconds to redact.
+    """
+    text = text.strip()
+    if len(text) <= limit:
+        return redact(text)
+    return redact(text[: limit + EXCERPT_MARGIN])[:limit] + "..."
+
+
 class RedactingFilter(logging.Filter):
     """Rewrites a record so that no handler or formatter can print a secret.
 

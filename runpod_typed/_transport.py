@@ -16,6 +16,7 @@ import httpx
 
 from runpod_typed._config import ApiKeyProvider, ResolvedUrls
 from runpod_typed._errors import (
+    BODY_EXCERPT_CHARS,
     APIStatusError,
     AuthenticationError,
     BadRequestError,
@@ -29,7 +30,7 @@ from runpod_typed._errors import (
 )
 from runpod_typed._flow import MAX_ANSWER_BYTES, Answer, Flow, Send, Sleep
 from runpod_typed._generated.serverless.routes import ROUTES
-from runpod_typed._logging import logger, redact
+from runpod_typed._logging import logger, redact, redacted_excerpt
 from runpod_typed._ratelimit import RateLimiter
 from runpod_typed._retry import Outcome, OutcomeKind, RetryPolicy, RetryState, parse_retry_after
 from runpod_typed._version import __version__
@@ -179,15 +180,22 @@ def decode_json(api: ApiCall, response: Answer) -> Any:
         )
         if api.route in SUBMISSIONS:
             message += f"; {FATE_UNKNOWN}"
-        raise ResponseFormatError(message, body=redact(response.text)) from None
+        body = redacted_excerpt(response.text, BODY_EXCERPT_CHARS)
+    raise ResponseFormatError(message, body=body)
+
+
+#: RunPod's `{"error": ...}` answers are short; a bigger body is a page, not parsed.
+_MESSAGE_BODY_CHARS = 100_000
 
 
 def status_error(api: ApiCall, response: Answer) -> APIStatusError:
     """Map an HTTP error status to the error hierarchy, with a redacted body excerpt."""
     code = response.status_code
-    body = redact(response.text)
+    text = response.text
+    # Only what the error keeps is redacted: a proxy's error page may be megabytes.
+    body = redacted_excerpt(text, BODY_EXCERPT_CHARS)
     url = redact(response.url)
-    detail = _server_message(body)
+    detail = redact(_server_message(text))
     hint = _HINTS.get(code) or ("RunPod had a server error; try again later" if code >= 500 else "")
     message = f"{api.method} {api.route} failed with HTTP {code}"
     if detail:
@@ -210,6 +218,8 @@ def status_error(api: ApiCall, response: Answer) -> APIStatusError:
 
 def _server_message(body: str) -> str:
     """The server's own error text when the body is RunPod's `{"error": ...}` shape."""
+    if len(body) > _MESSAGE_BODY_CHARS or not body.lstrip().startswith("{"):
+        return ""
     try:
         parsed = json.loads(body)
     except ValueError:

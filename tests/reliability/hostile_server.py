@@ -46,6 +46,9 @@ ECHO_401 = "echo-401"
 ECHO_503 = "echo-503"
 #: 200 with an HTML page (not JSON) that quotes the key.
 ECHO_HTML = "echo-html"
+#: 502 with a proxy's error page of `HUGE_PAGE_BYTES`, quoting the key at both ends.
+HUGE_502 = "huge-502"
+HUGE_PAGE_BYTES = 20 * 1024 * 1024
 
 BEHAVIOURS = (
     OK,
@@ -59,6 +62,7 @@ BEHAVIOURS = (
     ECHO_401,
     ECHO_503,
     ECHO_HTML,
+    HUGE_502,
 )
 
 #: Routes of the job API (the path segment after the endpoint id) and the GraphQL route.
@@ -237,6 +241,12 @@ class HostileServer:
             body = {"error": f"the API key {key} is not valid"}
             await _write(writer, _response(status, body, extra))
             return True
+        if behaviour == HUGE_502:
+            line = b"<p>502 Bad Gateway: upstream_connect_error reset_before_headers</p>\n"
+            filler = line * (HUGE_PAGE_BYTES // len(line))
+            page = f"<html><!-- {key} -->".encode() + filler + f"{key}</html>".encode()
+            await _write(writer, _raw(502, "text/html", page, extra))
+            return True
         if behaviour == ECHO_HTML:
             page = f"<html><body>Signed in as {key}</body></html>".encode()
             await _write(writer, _raw(200, "text/html", page, extra))
@@ -379,7 +389,13 @@ async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
     return _Request(method, path, headers, body)
 
 
-_REASONS = {200: "OK", 401: "Unauthorized", 404: "Not Found", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    401: "Unauthorized",
+    404: "Not Found",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
 
 
 def _response(status: int, body: Any, extra: list[tuple[str, str]] | None = None) -> bytes:

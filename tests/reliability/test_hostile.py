@@ -50,6 +50,7 @@ from runpod_typed import (
     Runpod,
     RunpodError,
     RunpodFactory,
+    ServerError,
     StreamInterrupted,
     TransportError,
     WaitTimeout,
@@ -716,3 +717,35 @@ def test_hostile_trials_ran(measured: dict[str, Outcome], case: Case) -> None:
         f"{name}: {n}" for name, n in sorted(by_error.items())
     )
     assert not hung, hung
+
+
+#: What turning a proxy's huge error page into an error may cost (it is cut to an excerpt).
+HUGE_PAGE_BOUND = 2.0
+
+
+@pytest.mark.parametrize("tenants", [1, 300])
+def test_huge_error_page_costs_what_a_short_one_does(
+    tenants: int, case: Case, secret_witness: SecretWitness
+) -> None:
+    """A 20 MiB 502 page quoting the key: ServerError quickly, whatever the tenant count."""
+    keys = [f"rpa_HUGE{tenants:03d}_{i:04d}_0123456789abcdef" for i in range(tenants)]
+    with (
+        hs.HostileServer() as server,
+        RunpodFactory(**server.urls(), retry=RetryPolicy.none()) as factory,
+    ):
+        clients = [factory.client(key) for key in keys]  # every key registered, kept alive
+        server.plan(keys[0], hs.Plan({"health": hs.HUGE_502}))
+        started = time.monotonic()
+        with pytest.raises(RunpodError) as caught:
+            clients[0].endpoint("huge").health()
+        elapsed = time.monotonic() - started
+    secret_witness.check_exception(caught.value)
+    texts = (str(caught.value), repr(caught.value), repr(vars(caught.value)))
+    case.expected = f"ServerError within {HUGE_PAGE_BOUND:g} s; the key in no text"
+    case.observed = (
+        f"{type(caught.value).__name__} after {elapsed:.2f} s with {tenants} live tenant(s); "
+        f".body {len(getattr(caught.value, 'body', ''))} chars"
+    )
+    assert isinstance(caught.value, ServerError)
+    assert not any(keys[0] in text for text in texts)
+    assert elapsed <= HUGE_PAGE_BOUND, case.observed
