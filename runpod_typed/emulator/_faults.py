@@ -6,7 +6,7 @@ Spec string (CLI ``--faults``, :meth:`FaultSpec.parse`), sections separated by `
 
 A section ``ROUTES:KEY=VALUE,...`` applies to every route matching the glob ROUTES
 (routes: run, runsync, status, status-sync, stream, cancel, retry, purge-queue,
-health, graphql; ``*`` for all). When several sections match a route, all apply, a
+health, graphql, rest (REST v2); ``*`` for all). When several sections match a route, all apply, a
 later section's value winning for the same key. Keys:
 
 - ``500``, ``502``, ``503``: probability of answering that status instead (pre-processing).
@@ -57,6 +57,7 @@ ROUTES = (
     "purge-queue",
     "health",
     "graphql",
+    "rest",
 )
 
 #: Probabilistic faults in the order a single draw is mapped onto them.

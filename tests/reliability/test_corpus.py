@@ -46,6 +46,7 @@ from runpod_typed import (
     TransportError,
 )
 from runpod_typed.emulator import JobSettings
+from runpod_typed.graphql import PodFilter, SaveTemplateInput
 
 from . import harness
 from .recorder import SECRET_KEY, WRONG_KEY, Case, SecretWitness, describe
@@ -711,9 +712,11 @@ def garbage_retry_after(ctx: Ctx) -> str:
 
 
 def graphql_pod(rp: Runpod) -> dict[str, Any]:
-    """A real pod as the emulator's control plane answers it (raw JSON)."""
+    """A real pod as the emulator's GraphQL control plane answers it (raw JSON)."""
     pod = rp.pods.create(name="real", image_name="img", gpu_type_id="NVIDIA GeForce RTX 4090")
-    return pod.model_dump(mode="json", by_alias=True)
+    found = rp.graphql.pod(input=PodFilter(pod_id=pod.id)).pod
+    assert found is not None
+    return found.model_dump(mode="json", by_alias=True)
 
 
 def strings_in(value: Any) -> list[str]:
@@ -727,9 +730,17 @@ def strings_in(value: Any) -> list[str]:
 @bad_input("names with quotes/newlines/unicode travel as GraphQL variables, never in the query")
 def hostile_names_are_variables(ctx: Ctx) -> str:
     rp = ctx.client()
-    pod = rp.pods.create(name=HOSTILE_NAME, image_name="img", gpu_type_id="NVIDIA GeForce RTX 4090")
-    assert pod.name == HOSTILE_NAME
-    err = ctx.raises(RunpodError, lambda: rp.pods.get(HOSTILE_NAME))
+    template = SaveTemplateInput(
+        name=HOSTILE_NAME,
+        image_name="img",
+        container_disk_in_gb=5,
+        volume_in_gb=0,
+        docker_args="",
+        env=[],
+    )
+    saved = rp.graphql.save_template(input=template).save_template
+    assert saved is not None and saved.name == HOSTILE_NAME
+    err = ctx.raises(RunpodError, lambda: rp.graphql.pod(input=PodFilter(pod_id=HOSTILE_NAME)))
     bodies = [json.loads(r.content) for r in ctx.sent if r.url.path.endswith("/graphql")]
     assert len(bodies) == 2
     for body in bodies:
@@ -780,7 +791,10 @@ def graphql_unknown_enum(ctx: Ctx) -> str:
     pod = graphql_pod(ctx.client())
     pod.update(desiredStatus="HIBERNATING", podType="QUANTUM")
     rp = ctx.mock(ok({"data": {"myself": {"pods": [pod]}}}))
-    [parsed] = rp.pods.list()
+    answer = rp.graphql.pods().myself
+    assert answer is not None and answer.pods is not None
+    [parsed] = answer.pods
+    assert parsed is not None and parsed.desired_status is not None
     assert parsed.desired_status.value == "HIBERNATING"
     assert parsed.pod_type is not None and parsed.pod_type.value == "QUANTUM"
     return f"desired_status={parsed.desired_status.value}, pod_type={parsed.pod_type.value}"
@@ -791,7 +805,7 @@ def graphql_missing_non_null_field(ctx: Ctx) -> str:
     pod = graphql_pod(ctx.client())
     del pod["imageName"]
     rp = ctx.mock(ok({"data": {"myself": {"pods": [pod]}}}))
-    return describe(ctx.raises(ResponseFormatError, rp.pods.list))
+    return describe(ctx.raises(ResponseFormatError, rp.graphql.pods))
 
 
 # -- the runner -------------------------------------------------------------------------------

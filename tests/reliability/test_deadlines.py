@@ -100,7 +100,13 @@ FAULTS = {
             False,
             True,
         ),
-        Fault("graphql", "graphql hangs", _hang("graphql"), False, False),
+        Fault(
+            "control",
+            "the control plane (GraphQL, REST v2) hangs",
+            _hang("graphql", "rest"),
+            False,
+            False,
+        ),
     )
 }
 _ALL_JOB_FAULTS = ("submit", "submit+cancel", "wait", "wait+cancel")
@@ -137,7 +143,7 @@ CALLS = {
         Call(
             "wait_until_running",
             "pods.wait_until_running(pod_id, timeout=T)",
-            ("graphql",),
+            ("control",),
             cancels=False,
             jobs=0,
         ),
