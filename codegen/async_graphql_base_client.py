@@ -9,20 +9,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .graphql_base_client import Invalid, Model, Payload, build_payload, parse_data, response_data
+from .graphql_base_client import ClientBase, Payload, build_payload
 
 AsyncSend = Callable[[Payload], Awaitable[dict[str, Any]]]
 
 
-class AsyncGraphQLBaseClient:
+class AsyncGraphQLBaseClient(ClientBase[AsyncSend]):
     """Turns generated operation calls into payloads for an async `send`."""
-
-    def __init__(self, send: AsyncSend, invalid: Invalid | None = None) -> None:
-        self._send = send
-        self._invalid = invalid
-
-    def parse(self, model: type[Model], data: dict[str, Any]) -> Model:
-        return parse_data(model, data, self._invalid)
 
     async def execute(
         self,
@@ -31,6 +24,3 @@ class AsyncGraphQLBaseClient:
         variables: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         return await self._send(build_payload(query, operation_name, variables))
-
-    def get_data(self, response: dict[str, Any]) -> dict[str, Any]:
-        return response_data(response)

@@ -11,7 +11,7 @@ post-processing drops ariadne-codegen's catch-all `**kwargs`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 # In codegen/ this is ariadne-codegen's template; codegen.postprocess points the copy in
 # generated/graphql/ at the package's own `.base_model`.
@@ -67,15 +67,25 @@ def parse_data(model: type[Model], data: dict[str, Any], invalid: Invalid | None
         raise invalid(exc, data) from None
 
 
-class GraphQLBaseClient:
-    """Turns generated operation calls into payloads for `send`."""
+SendOf = TypeVar("SendOf")
 
-    def __init__(self, send: Send, invalid: Invalid | None = None) -> None:
+
+class ClientBase(Generic[SendOf]):
+    """What the sync, async and flow clients share: the caller's `send`, and reading answers."""
+
+    def __init__(self, send: SendOf, invalid: Invalid | None = None) -> None:
         self._send = send
         self._invalid = invalid
 
     def parse(self, model: type[Model], data: dict[str, Any]) -> Model:
         return parse_data(model, data, self._invalid)
+
+    def get_data(self, response: dict[str, Any]) -> dict[str, Any]:
+        return response_data(response)
+
+
+class GraphQLBaseClient(ClientBase[Send]):
+    """Turns generated operation calls into payloads for `send`."""
 
     def execute(
         self,
@@ -84,6 +94,3 @@ class GraphQLBaseClient:
         variables: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         return self._send(build_payload(query, operation_name, variables))
-
-    def get_data(self, response: dict[str, Any]) -> dict[str, Any]:
-        return response_data(response)

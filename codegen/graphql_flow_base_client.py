@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any, Generic, TypeVar
 
-from .graphql_base_client import Invalid, Model, Payload, build_payload, parse_data, response_data
+from .graphql_base_client import ClientBase, Payload, build_payload
 
 #: The effects the caller's `send` flow yields (the flow client only passes them on).
 Effect = TypeVar("Effect")
@@ -23,15 +23,8 @@ Effect = TypeVar("Effect")
 FlowSend = Callable[[Payload], Generator[Effect, Any, dict[str, Any]]]
 
 
-class GraphQLFlowBaseClient(Generic[Effect]):
+class GraphQLFlowBaseClient(ClientBase[FlowSend[Effect]], Generic[Effect]):
     """Turns generated operation calls into payloads for a `send` flow."""
-
-    def __init__(self, send: FlowSend[Effect], invalid: Invalid | None = None) -> None:
-        self._send = send
-        self._invalid = invalid
-
-    def parse(self, model: type[Model], data: dict[str, Any]) -> Model:
-        return parse_data(model, data, self._invalid)
 
     def execute(
         self,
@@ -40,6 +33,3 @@ class GraphQLFlowBaseClient(Generic[Effect]):
         variables: dict[str, Any] | None = None,
     ) -> Generator[Effect, Any, dict[str, Any]]:
         return (yield from self._send(build_payload(query, operation_name, variables)))
-
-    def get_data(self, response: dict[str, Any]) -> dict[str, Any]:
-        return response_data(response)

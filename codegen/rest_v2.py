@@ -30,12 +30,13 @@ import json
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from codegen.postprocess import postprocess_source
+from codegen.rest_flow_base import Operation as FlowOperation
 from codegen.routes import ContractError
 
 __all__ = [
@@ -117,19 +118,8 @@ ROUTES: Mapping[str, Operation] = MappingProxyType(
 
 
 @dataclass(frozen=True)
-class Operation:
-    """One operation read from the description (see flow_base.Operation)."""
-
-    id: str
-    method: str
-    path: str
-    tag: str
-    path_params: tuple[str, ...]
-    query: tuple[str, ...]
-    body: str | None
-    success: tuple[int, ...]
-    idempotent: bool
-    stream: bool
+class Operation(FlowOperation):
+    """One operation read from the description, with what codegen renders from it."""
 
     @property
     def route(self) -> str:
@@ -139,22 +129,8 @@ class Operation:
         return f"{self.method} {path}"
 
     def source(self) -> str:
-        fields = ", ".join(
-            f"{name}={getattr(self, name)!r}"
-            for name in (
-                "id",
-                "method",
-                "path",
-                "tag",
-                "path_params",
-                "query",
-                "body",
-                "success",
-                "idempotent",
-                "stream",
-            )
-        )
-        return f"        {self.id!r}: Operation({fields}),"
+        values = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return f"        {self.id!r}: Operation({values}),"
 
 
 def load(path: Path = SPEC) -> dict[str, Any]:

@@ -200,6 +200,11 @@ class ResourceFlows:
     def pick(self, items: Iterable[M], resource_id: str) -> M:
         return pick(items, resource_id, self.not_found)
 
+    def listed(self, listing: Flow[Iterable[M]], resource_id: object) -> Flow[M]:
+        """The object with this id in a listing (RunPod has no get-by-id for some resources)."""
+        wanted = self.id(resource_id)
+        return self.pick((yield from listing), wanted)
+
     def id(self, value: object) -> str:
         return checked_id(value, self.not_found)
 

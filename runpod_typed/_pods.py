@@ -131,6 +131,18 @@ def _or_unset(value: Any) -> Any:
     return UNSET if value is None else value
 
 
+def _container(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The container settings v2's create and update bodies share, from the keyword spec."""
+    return {
+        "image": _or_unset(fields.get("image_name")),
+        "args": _or_unset(fields.get("docker_args")),
+        "disk": _or_unset(fields.get("container_disk_in_gb")),
+        "env": _env(fields.get("env")),
+        "ports": _ports(fields.get("ports")),
+        "registry": _or_unset(fields.get("container_registry_auth_id")),
+    }
+
+
 def _create_request(name: str, spec: PodSpec) -> CreatePodRequest:
     """v2's create body from the keyword spec (GraphQL's names, kept for compatibility)."""
     if not spec.get("image_name") and not spec.get("template_id"):
@@ -152,12 +164,7 @@ def _create_request(name: str, spec: PodSpec) -> CreatePodRequest:
     data_center = spec.get("data_center_id")
     return CreatePodRequest(
         name=name,
-        image=_or_unset(spec.get("image_name")),
-        args=_or_unset(spec.get("docker_args")),
-        disk=_or_unset(spec.get("container_disk_in_gb")),
-        env=_env(spec.get("env")),
-        ports=_ports(spec.get("ports")),
-        registry=_or_unset(spec.get("container_registry_auth_id")),
+        **_container(spec),
         cloud=Cloud(cloud.value) if cloud is not None and cloud.value in _CLOUDS else UNSET,
         data_center_ids=[data_center] if data_center else UNSET,
         gpu=CreateGpuConfig(id=gpu_type_id, count=gpu_count),
@@ -234,12 +241,7 @@ class PodFlows(ResourceFlows):
             persistent = PersistentMount(path=path, size=int(size))
         body = UpdatePodRequest(
             name=_or_unset(fields.get("name")),
-            image=_or_unset(fields.get("image_name")),
-            args=_or_unset(fields.get("docker_args")),
-            disk=_or_unset(fields.get("container_disk_in_gb")),
-            env=_env(fields.get("env")),
-            ports=_ports(fields.get("ports")),
-            registry=_or_unset(fields.get("container_registry_auth_id")),
+            **_container(fields),
             locked=_or_unset(fields.get("locked")),
             mounts=Mounts(persistent=persistent) if persistent else UNSET,
         )

@@ -40,8 +40,7 @@ class RegistryFlows(ResourceFlows):
 
     def get(self, registry_auth_id: str) -> Flow[RegistryAuthFields]:
         """One set of credentials by id; `RegistryAuthNotFound` if none."""
-        wanted = self.id(registry_auth_id)
-        return self.pick((yield from self.list()), wanted)
+        return (yield from self.listed(self.list(), registry_auth_id))
 
     def create(self, *, name: str, username: str, password: str) -> Flow[RegistryAuthFields]:
         """Store credentials for a private registry (the password is never returned)."""

@@ -41,8 +41,7 @@ class SecretFlows(ResourceFlows):
 
     def get(self, secret_id: str) -> Flow[SecretFields]:
         """One secret by id; `SecretNotFound` if the account has none with it."""
-        wanted = self.id(secret_id)
-        return self.pick((yield from self.list()), wanted)
+        return (yield from self.listed(self.list(), secret_id))
 
     def create(
         self, *, name: str, value: str, description: str | None = None

@@ -106,8 +106,7 @@ class TemplateFlows(ResourceFlows):
 
     def get(self, template_id: str) -> Flow[TemplateFields]:
         """One of the account's templates by id; `TemplateNotFound` if none."""
-        wanted = self.id(template_id)
-        return self.pick((yield from self.list()), wanted)
+        return (yield from self.listed(self.list(), template_id))
 
     def create(
         self, *, name: str, image_name: str, **spec: Unpack[TemplateSpec]

@@ -43,8 +43,7 @@ class VolumeFlows(ResourceFlows):
 
     def get(self, volume_id: str) -> Flow[NetworkVolumeFields]:
         """One network volume by id; `NetworkVolumeNotFound` if none."""
-        wanted = self.id(volume_id)
-        return self.pick((yield from self.list()), wanted)
+        return (yield from self.listed(self.list(), volume_id))
 
     def create(self, *, name: str, size: int, data_center_id: str) -> Flow[NetworkVolumeFields]:
         """Create a volume of `size` GB in a data center that has storage (see rp.catalog)."""

@@ -179,35 +179,6 @@ def _get(state: State, input: Input | None = None) -> Json:
     return pod_view(state, get_or_not_found(state.pods, (input or {}).get("podId"), Pod.KIND), now)
 
 
-def _deploy(
-    state: State,
-    inp: Input,
-    *,
-    gpu: GpuType | None,
-    gpu_count: int,
-    vcpu_count: int,
-    memory_in_gb: int,
-    unit_price: float,
-    secure_cloud: bool,
-    spot: bool,
-    candidates: Iterable[str],
-) -> Json:
-    """What every deploy shares, answered as the pod's view."""
-    pod = deploy_pod(
-        state,
-        inp,
-        gpu=gpu,
-        gpu_count=gpu_count,
-        vcpu_count=vcpu_count,
-        memory_in_gb=memory_in_gb,
-        unit_price=unit_price,
-        secure_cloud=secure_cloud,
-        spot=spot,
-        candidates=candidates,
-    )
-    return pod_view(state, pod, time.monotonic())
-
-
 def deploy_pod(
     state: State,
     inp: Input,
@@ -287,7 +258,7 @@ def _deploy_gpu_pod(state: State, inp: Input, spot_bid: float | None) -> Json:
             raise _bid_too_low(spot_bid, price, gpu)
         if secure is None:  # ALL: the cheaper cloud wins
             secure = price == (gpu.secure_spot_price if spot_bid is not None else gpu.secure_price)
-        return _deploy(
+        pod = deploy_pod(
             state,
             inp,
             gpu=gpu,
@@ -299,6 +270,7 @@ def _deploy_gpu_pod(state: State, inp: Input, spot_bid: float | None) -> Json:
             spot=spot_bid is not None,
             candidates=gpu.data_center_ids,
         )
+        return pod_view(state, pod, time.monotonic())
     raise no_instances()
 
 
@@ -315,7 +287,7 @@ def _rent_interruptable(state: State, input: Input) -> Json:
 @BINDINGS.field("Mutation.deployCpuPod")
 def _deploy_cpu_pod(state: State, input: Input) -> Json:
     flavor, vcpus, memory = cpu_instance(input.get("instanceId"))
-    return _deploy(
+    pod = deploy_pod(
         state,
         input,
         gpu=None,
@@ -327,6 +299,7 @@ def _deploy_cpu_pod(state: State, input: Input) -> Json:
         spot=False,
         candidates=[dc.id for dc in DATA_CENTERS if flavor.offered_in(dc.id)],
     )
+    return pod_view(state, pod, time.monotonic())
 
 
 def _live_pod(state: State, inp: Input) -> tuple[Pod, float]:

@@ -7,7 +7,7 @@ from typing import Any
 from runpod_typed.emulator.control_plane._bindings import Bindings
 from runpod_typed.emulator.control_plane._errors import error, get_or_not_found
 from runpod_typed.emulator.control_plane._state import RegistryAuth, State
-from runpod_typed.emulator.control_plane._wire import Input, Json, text
+from runpod_typed.emulator.control_plane._wire import Input, Json, text, unique_name
 
 BINDINGS = Bindings()
 
@@ -22,9 +22,7 @@ def registry_auth_id(state: State, auth_id: Any) -> str | None:
 @BINDINGS.field("Mutation.saveRegistryAuth")
 def _save(state: State, input: Input | None) -> Json:
     inp = input or {}
-    name = text(inp.get("name"), "Registry auth name")
-    if any(auth.name == name for auth in state.registry_auths.values()):
-        raise error(f"Registry auth name must be unique: {name!r} is already used.")
+    name = unique_name(inp.get("name"), "Registry auth", state.registry_auths.values())
     auth = RegistryAuth(
         id=state.ids.make(24, prefix="c"),
         name=name,

@@ -7,9 +7,9 @@ unique per account (templates refer to a secret by name).
 from __future__ import annotations
 
 from runpod_typed.emulator.control_plane._bindings import Bindings
-from runpod_typed.emulator.control_plane._errors import error, get_or_not_found
+from runpod_typed.emulator.control_plane._errors import get_or_not_found
 from runpod_typed.emulator.control_plane._state import Secret, State
-from runpod_typed.emulator.control_plane._wire import Input, Json, text
+from runpod_typed.emulator.control_plane._wire import Input, Json, text, unique_name
 
 BINDINGS = Bindings()
 
@@ -21,9 +21,7 @@ def _list(state: State) -> list[Json]:
 
 @BINDINGS.field("Mutation.secretCreate")
 def _create(state: State, input: Input) -> Json:
-    name = text(input.get("name"), "Secret name")
-    if any(secret.name == name for secret in state.secrets.values()):
-        raise error(f"Secret name must be unique: {name!r} is already used.")
+    name = unique_name(input.get("name"), "Secret", state.secrets.values())
     secret = Secret(
         id=state.ids.make(24, prefix="s"),
         name=name,

@@ -18,6 +18,7 @@ from runpod_typed.emulator.control_plane._wire import (
     integer,
     parse_ports,
     text,
+    unique_name,
 )
 
 BINDINGS = Bindings()
@@ -83,9 +84,8 @@ def save_template(state: State, inp: Input) -> Template:
     existing = (
         get_or_not_found(state.templates, inp["id"], Template.KIND) if inp.get("id") else None
     )
-    name = text(inp.get("name"), "Template name")
-    if any(t.name == name and t is not existing for t in state.templates.values()):
-        raise error(f"Template name must be unique: {name!r} is already used.")
+    others = (t for t in state.templates.values() if t is not existing)
+    name = unique_name(inp.get("name"), "Template", others)
     base = existing or Template(id=state.ids.make(10), name=name, image_name="")
     template = replace(
         base,

@@ -37,6 +37,14 @@ def text(value: Any, name: str) -> str:
     return stripped
 
 
+def unique_name(value: Any, what: str, others: Iterable[Any]) -> str:
+    """A name (``what``: "Secret", ...) that none of ``others`` already has."""
+    name = text(value, f"{what} name")
+    if any(other.name == name for other in others):
+        raise error(f"{what} name must be unique: {name!r} is already used.")
+    return name
+
+
 def bid(inp: Input) -> float:
     amount = inp.get("bidPerGpu")
     if not isinstance(amount, (int, float)) or amount <= 0:
