@@ -175,25 +175,20 @@ async def pod_stream(
     sent = max(lines[-1].ts if lines else 0.0, window.after or 0.0)
     for line in window.backlog(lines):
         yield line.event()
-    quiet_since = time.monotonic()
-    while not stopping():
-        await asyncio.sleep(POLL_SECONDS)
+
+    def poll() -> tuple[list[bytes], bool]:
+        nonlocal sent
         with state.lock:
             settle(state)
             logs.sync(state)
             pod = state.pods.get(pod_id)
-            lines = logs.pod_lines(pod_id)
-        fresh = window.fresh(lines, sent)
-        for line in fresh:
-            yield line.event()
-            sent = line.ts
-        if pod is None or pod.phase == "terminated":
-            return
+            fresh = window.fresh(logs.pod_lines(pod_id), sent)
         if fresh:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since >= heartbeat:
-            yield b": heartbeat\n\n"
-            quiet_since = time.monotonic()
+            sent = fresh[-1].ts
+        return [line.event() for line in fresh], pod is None or pod.phase == "terminated"
+
+    async for event in _follow(poll, stopping, heartbeat):
+        yield event
 
 
 def worker_exists(state: State, endpoint_id: str, worker_id: str) -> Endpoint:
@@ -216,13 +211,30 @@ async def worker_stream(
     lines = _worker_lines(endpoint, worker_id)
     for line in window.backlog(lines):
         yield line.event()
+
+    def poll() -> tuple[list[bytes], bool]:
+        with state.lock:
+            return [], endpoint.id not in state.endpoints
+
+    async for event in _follow(poll, stopping, heartbeat):
+        yield event
+
+
+async def _follow(
+    poll: Callable[[], tuple[list[bytes], bool]], stopping: Callable[[], bool], heartbeat: float
+) -> AsyncIterator[bytes]:
+    """Follow a stream: `poll` every POLL_SECONDS for (new events, whether the stream ended);
+    a heartbeat comment after `heartbeat` quiet seconds."""
     quiet_since = time.monotonic()
     while not stopping():
         await asyncio.sleep(POLL_SECONDS)
-        with state.lock:
-            gone = endpoint.id not in state.endpoints
-        if gone:
+        events, ended = poll()
+        for event in events:
+            yield event
+        if ended:
             return
-        if time.monotonic() - quiet_since >= heartbeat:
+        if events:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= heartbeat:
             yield b": heartbeat\n\n"
             quiet_since = time.monotonic()
