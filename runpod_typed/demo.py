@@ -210,8 +210,10 @@ def control_plane(rp: Runpod, target: Target) -> None:
     if not target.create_pods:
         line("pod tour skipped: set LIVE_PODS=1 to create a real pod (it costs money)")
         return
-    in_stock = [g for g in offered if g.lowest_price and g.lowest_price.stock_status]
-    gpu = (in_stock or offered)[0]
+    # An on-demand pod is created in the secure cloud unless told otherwise.
+    secure = [g for g in offered if g.secure_price] or offered
+    in_stock = [g for g in secure if g.lowest_price and g.lowest_price.stock_status]
+    gpu = (in_stock or secure)[0]
 
     def step(verb: str, pod_id: str, state: str) -> None:
         line(f"{verb:<10} pod {pod_id}: {state}")
