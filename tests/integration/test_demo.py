@@ -47,7 +47,7 @@ def test_demo_runs_on_the_emulator() -> None:
     assert "stream: Once upon a time a tiny GPU" in out
     pod_lines = [line.split() for line in out.splitlines() if " pod " in line]
     assert [words[0] for words in pod_lines] == ["created", "running", "stopped", "terminated"]
-    assert [words[3] for words in pod_lines] == ["CREATED", "RUNNING", "EXITED", "TERMINATED"]
+    assert [words[3] for words in pod_lines] == ["PROVISIONING", "RUNNING", "EXITED", "TERMINATED"]
 
 
 def test_live_mode_uses_the_environment_and_spares_pods(runpod_emulator: RunningEmulator) -> None:
