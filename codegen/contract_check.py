@@ -104,15 +104,14 @@ from graphql import (
     validate,
 )
 
+from codegen import OPERATIONS, ROOT, SDL
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # the same parser, a dependency on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "https://api.runpod.io/graphql"
-DEFAULT_SCHEMA = ROOT / "schema" / "runpod.graphql"
-OPERATIONS = ROOT / "codegen" / "operations"
 KEY_VARIABLE = "RUNPOD_API_KEY"
 PROFILE_VARIABLE = "RUNPOD_PROFILE"
 CONFIG_PATH = Path("~/.runpod/config.toml")
@@ -686,7 +685,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     )
     parser.add_argument("--url", default=DEFAULT_URL, help=f"GraphQL URL (default {DEFAULT_URL})")
     parser.add_argument("--operations", type=Path, default=OPERATIONS, help="operation files")
-    parser.add_argument("--schema", type=Path, default=DEFAULT_SCHEMA, help="the SDL snapshot")
+    parser.add_argument("--schema", type=Path, default=SDL, help="the SDL snapshot")
     parser.add_argument(
         "--print-probes", action="store_true", help="print the probe documents; send nothing"
     )

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from codegen import rest_v2, serverless
+from codegen import CODEGEN, OPERATIONS, ROOT, SDL, rest_v2, serverless
 from codegen.postprocess import (
     FLOW_BASE_CLASS,
     FLOW_BASE_MODULE,
@@ -43,11 +43,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-ROOT = Path(__file__).resolve().parent.parent
-CODEGEN = ROOT / "codegen"
-SDL = ROOT / "schema" / "runpod.graphql"
 OPENAPI = ROOT / "schema" / "serverless.openapi.yaml"
-OPERATIONS = CODEGEN / "operations"
 ARIADNE_CONFIG = CODEGEN / "ariadne.toml"
 OPENAPI_CONFIG = CODEGEN / "openapi-config.yaml"
 

@@ -35,6 +35,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from codegen import CODEGEN, V2_SPEC
 from codegen.postprocess import postprocess_source
 from codegen.rest_flow_base import Operation as FlowOperation
 from codegen.routes import ContractError
@@ -43,7 +44,6 @@ __all__ = [
     "LOG_EVENT",
     "LOG_EVENT_SCHEMA",
     "PACKAGE",
-    "SPEC",
     "ContractError",
     "Operation",
     "generator_input",
@@ -53,8 +53,6 @@ __all__ = [
     "render_operations",
 ]
 
-CODEGEN = Path(__file__).resolve().parent
-SPEC = CODEGEN.parent / "schema" / "runpod-rest-v2.openapi.json"
 TEMPLATES = CODEGEN / "rest-v2-templates"
 CONFIG = CODEGEN / "rest-v2-config.yaml"
 FLOW_BASE = CODEGEN / "rest_flow_base.py"
@@ -133,7 +131,7 @@ class Operation(FlowOperation):
         return f"        {self.id!r}: Operation({values}),"
 
 
-def load(path: Path = SPEC) -> dict[str, Any]:
+def load(path: Path = V2_SPEC) -> dict[str, Any]:
     document = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
         raise ContractError(f"{path.name}: not an OpenAPI document with paths")
@@ -371,7 +369,7 @@ def package(tree: Mapping[str, bytes], document: Mapping[str, Any]) -> dict[str,
         name: (_header() + postprocess_source(text)).encode() for name, text in sources.items()
     }
     files["operations.py"] = render_operations(document).encode()
-    files["openapi.json"] = SPEC.read_bytes()
+    files["openapi.json"] = V2_SPEC.read_bytes()
     return files
 
 

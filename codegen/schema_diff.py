@@ -66,6 +66,7 @@ from graphql import (
     validate,
 )
 
+from codegen import OPERATIONS, ROOT, SDL, V2_SPEC
 from codegen.pull_schema import (
     DEFAULT_URL,
     DEFAULT_V2_URL,
@@ -75,11 +76,6 @@ from codegen.pull_schema import (
     introspect,
     load_v2,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OLD = ROOT / "schema" / "runpod.graphql"
-DEFAULT_V2_OLD = ROOT / "schema" / "runpod-rest-v2.openapi.json"
-OPERATIONS = ROOT / "codegen" / "operations"
 
 
 @dataclass(frozen=True)
@@ -926,13 +922,13 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--old", type=Path, default=DEFAULT_OLD, help="the committed SDL")
+    parser.add_argument("--old", type=Path, default=SDL, help="the committed SDL")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--new", type=Path, help="the new SDL file")
     source.add_argument("--url", default=DEFAULT_URL, help="pull the new schema from this URL")
     source.add_argument("--no-graphql", action="store_true", help="skip the GraphQL comparison")
     parser.add_argument("--operations", type=Path, default=OPERATIONS, help=argparse.SUPPRESS)
-    parser.add_argument("--v2-old", type=Path, default=DEFAULT_V2_OLD, help="the v2 snapshot")
+    parser.add_argument("--v2-old", type=Path, default=V2_SPEC, help="the v2 snapshot")
     v2 = parser.add_mutually_exclusive_group()
     v2.add_argument("--v2-file", type=Path, help="the new REST v2 description (file)")
     v2.add_argument("--v2-url", help=f"pull the new REST v2 description ({DEFAULT_V2_URL})")

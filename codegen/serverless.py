@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from codegen import routes
+from codegen import CODEGEN, routes
 from codegen.routes import ContractError
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 #: Templates that replace openapi-python-client's own.
-TEMPLATES = Path(__file__).resolve().parent / "openapi-templates"
+TEMPLATES = CODEGEN / "openapi-templates"
 #: The files of openapi-python-client's output that are shipped.
 KEPT = ("__init__.py", "types.py", "models/")
 #: The route table's file in the package.
