@@ -172,12 +172,13 @@ class _Redactor:
             with self._lock:
                 self._drain()
         if self._starts:
-            with self._lock:  # a consistent view; the scan itself is short
-                text = self._scan(text)
+            text = self._scan(text)  # no lock: lookups in dicts and sets are atomic
         return _GENERIC.sub(lambda m: m.group("keep") + MASK, text)
 
     def _scan(self, text: str) -> str:
         starts, by_length, lengths = self._starts, self._by_length, self._lengths
+        if not lengths:
+            return text
         shortest = lengths[-1]
         parts: list[str] = []
         done = 0
@@ -186,7 +187,11 @@ class _Redactor:
             while at <= end - shortest:
                 if text[at : at + MIN_SECRET_LENGTH] in starts:
                     found = next(
-                        (n for n in lengths if at + n <= end and text[at : at + n] in by_length[n]),
+                        (
+                            n
+                            for n in lengths
+                            if at + n <= end and text[at : at + n] in by_length.get(n, ())
+                        ),
                         0,
                     )
                     if found:
