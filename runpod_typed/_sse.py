@@ -37,7 +37,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -283,19 +283,37 @@ def _answer(response: httpx.Response, content: bytes) -> Answer:
     return Answer(response.status_code, response.headers, content, str(response.request.url))
 
 
+class _Step:
+    """Runs an event-stream flow one effect at a time: what the driver made of the last
+    effect (its `value`, or the transport `error` to throw in) goes in with the next step."""
+
+    DONE: ClassVar[object] = object()
+
+    def __init__(self, flow: EventFlow) -> None:
+        self.flow = flow
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def next(self) -> object:
+        """The flow's next effect (`DONE` once it has returned)."""
+        try:
+            if self.error is None:
+                effect: object = self.flow.send(self.value)
+            else:
+                effect = self.flow.throw(self.error)
+        except StopIteration:
+            return _Step.DONE
+        self.value, self.error = None, None
+        return effect
+
+
 def iterate_events_sync(client: httpx.Client, flow: EventFlow) -> Iterator[Any]:
     """Drive an event-stream flow with blocking I/O, yielding what it emits."""
     response: httpx.Response | None = None
     chunks: Iterator[bytes] = iter(())
-    value: Any = None
-    error: BaseException | None = None
+    step = _Step(flow)
     try:
-        while True:
-            try:
-                effect = flow.send(value) if error is None else flow.throw(error)
-            except StopIteration:
-                return
-            value, error = None, None
+        while (effect := step.next()) is not _Step.DONE:
             if isinstance(effect, Emit):
                 yield effect.value
                 continue
@@ -308,16 +326,16 @@ def iterate_events_sync(client: httpx.Client, flow: EventFlow) -> Iterator[Any]:
                         response = None
                     opened = client.send(_request(client, effect.send), stream=True)
                     if opened.status_code >= 300:
-                        value = _answer(opened, _read_error_sync(opened))
+                        step.value = _answer(opened, _read_error_sync(opened))
                     else:
                         response, chunks = opened, opened.iter_bytes()
-                        value = Opened(opened.status_code, opened.headers, str(opened.url))
+                        step.value = Opened(opened.status_code, opened.headers, str(opened.url))
                 elif isinstance(effect, Receive):
-                    value = next(chunks, b"")
+                    step.value = next(chunks, b"")
                 else:
                     raise TypeError(f"an event stream cannot perform {effect!r}")
             except httpx.TransportError as exc:
-                error = exc
+                step.error = exc
     finally:
         if response is not None:
             response.close()
@@ -353,15 +371,9 @@ async def iterate_events_async(client: httpx.AsyncClient, flow: EventFlow) -> As
 
     response: httpx.Response | None = None
     chunks: AsyncIterator[bytes] | None = None
-    value: Any = None
-    error: BaseException | None = None
+    step = _Step(flow)
     try:
-        while True:
-            try:
-                effect = flow.send(value) if error is None else flow.throw(error)
-            except StopIteration:
-                return
-            value, error = None, None
+        while (effect := step.next()) is not _Step.DONE:
             if isinstance(effect, Emit):
                 yield effect.value
                 continue
@@ -374,20 +386,20 @@ async def iterate_events_async(client: httpx.AsyncClient, flow: EventFlow) -> As
                         response = None
                     opened = await client.send(_request(client, effect.send), stream=True)
                     if opened.status_code >= 300:
-                        value = _answer(opened, await _read_error_async(opened))
+                        step.value = _answer(opened, await _read_error_async(opened))
                     else:
                         response, chunks = opened, opened.aiter_bytes()
-                        value = Opened(opened.status_code, opened.headers, str(opened.url))
+                        step.value = Opened(opened.status_code, opened.headers, str(opened.url))
                 elif isinstance(effect, Receive):
                     assert chunks is not None
                     try:
-                        value = await chunks.__anext__()
+                        step.value = await chunks.__anext__()
                     except StopAsyncIteration:
-                        value = b""
+                        step.value = b""
                 else:
                     raise TypeError(f"an event stream cannot perform {effect!r}")
             except httpx.TransportError as exc:
-                error = exc
+                step.error = exc
     finally:
         flow.close()
         if response is not None:
