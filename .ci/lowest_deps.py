@@ -57,6 +57,7 @@ TOOLING_TESTS = [
     "tests/unit/test_schema_tools.py",
     "tests/unit/test_typing.py",  # mypy
     "tests/unit/test_packaging.py",  # hatchling
+    "tests/integration/test_contract_check.py",  # codegen/contract_check.py (Python >= 3.11)
 ]
 
 #: What packaging.markers.default_environment() computes, evaluated by the target Python.
